@@ -1,0 +1,79 @@
+/**
+ * Hashed immutable records: the node type of the persistent state.
+ *
+ * `recordType(name, keys)` returns a constructor and a field updater for one
+ * record shape. `make` hashes all fields once; `set` and `update` return the
+ * same object when nothing changes, and otherwise copy the record (sharing
+ * every child) and adjust the cached hash incrementally for the changed
+ * fields only.
+ */
+import { contrib1, contrib2, hashStats, hashString, salt1, salt2, type Hashed, type HashValue } from './hash.js'
+
+/** A record type whose fields are all hashable values. */
+export type Fields = { readonly [k: string]: HashValue }
+
+export interface RecordType<T extends Fields> {
+  readonly name: string
+  readonly keys: ReadonlyArray<keyof T & string>
+  make(fields: T): T & Hashed
+  set<K extends keyof T & string>(r: T & Hashed, key: K, value: T[K]): T & Hashed
+  update(r: T & Hashed, patch: Partial<T>): T & Hashed
+}
+
+export const recordType = <T extends Fields>(name: string, keys: ReadonlyArray<keyof T & string>): RecordType<T> => {
+  const typeSalt = hashString(name)
+  const s1: Record<string, number> = Object.create(null)
+  const s2: Record<string, number> = Object.create(null)
+  keys.forEach((k, i) => {
+    s1[k] = salt1(typeSalt, i)
+    s2[k] = salt2(typeSalt, i)
+  })
+  const base1 = salt1(typeSalt, -7)
+  const base2 = salt2(typeSalt, -7)
+
+  const make = (fields: T): T & Hashed => {
+    let h1 = base1
+    let h2 = base2
+    for (const k of keys) {
+      const v = fields[k] as HashValue
+      h1 = (h1 + contrib1(s1[k]!, v)) | 0
+      h2 = (h2 + contrib2(s2[k]!, v)) | 0
+    }
+    hashStats.computations++
+    const out: Record<string, unknown> = {}
+    for (const k of keys) out[k] = fields[k]
+    out.h1 = h1
+    out.h2 = h2
+    return out as T & Hashed
+  }
+
+  const update = (r: T & Hashed, patch: Partial<T>): T & Hashed => {
+    let h1 = r.h1
+    let h2 = r.h2
+    let changed = false
+    for (const k in patch) {
+      const v = patch[k] as HashValue
+      const old = r[k] as HashValue
+      if (v === old || !(k in s1)) continue
+      changed = true
+      h1 = (h1 - contrib1(s1[k]!, old) + contrib1(s1[k]!, v)) | 0
+      h2 = (h2 - contrib2(s2[k]!, old) + contrib2(s2[k]!, v)) | 0
+    }
+    if (!changed) return r
+    hashStats.computations++
+    const out: Record<string, unknown> = {}
+    for (const k of keys) out[k] = k in patch && patch[k] !== r[k] ? patch[k] : r[k]
+    out.h1 = h1
+    out.h2 = h2
+    return out as T & Hashed
+  }
+
+  const set = <K extends keyof T & string>(r: T & Hashed, key: K, value: T[K]): T & Hashed => {
+    if (r[key] === value) return r
+    const p = {} as Partial<T>
+    p[key] = value
+    return update(r, p)
+  }
+
+  return { name, keys, make, set, update }
+}
