@@ -10,9 +10,9 @@
 import { contrib1, contrib2, hashStats, hashString, salt1, salt2, type Hashed, type HashValue } from './hash.js'
 
 /** A record type whose fields are all hashable values. */
-export type Fields = { readonly [k: string]: HashValue }
+export type Fields<T> = { readonly [K in keyof T]: HashValue }
 
-export interface RecordType<T extends Fields> {
+export interface RecordType<T extends Fields<T>> {
   readonly name: string
   readonly keys: ReadonlyArray<keyof T & string>
   make(fields: T): T & Hashed
@@ -20,7 +20,7 @@ export interface RecordType<T extends Fields> {
   update(r: T & Hashed, patch: Partial<T>): T & Hashed
 }
 
-export const recordType = <T extends Fields>(name: string, keys: ReadonlyArray<keyof T & string>): RecordType<T> => {
+export const recordType = <T extends Fields<T>>(name: string, keys: ReadonlyArray<keyof T & string>): RecordType<T> => {
   const typeSalt = hashString(name)
   const s1: Record<string, number> = Object.create(null)
   const s2: Record<string, number> = Object.create(null)

@@ -1,0 +1,118 @@
+/**
+ * Model `x86-irqchip`: KVM's in-kernel irqchip (8259 pair, IOAPIC, LAPICs),
+ * MSI, IPIs and irqfd with resamplefd, for N vCPUs, checked against the
+ * substrate's hardware rules (invariants/substrate.ts).
+ *
+ * Default bounds (and why):
+ * - 2 vCPUs: the least that has IPIs, a second destination and cross-vCPU
+ *   interleavings (a kick racing an entry).
+ * - one PIC edge source (GSI 4, a serial port's IRQ4 through ExtINT to vCPU 0);
+ * - one IOAPIC level source (GSI 10, vector 0x51 → vCPU 0), raising `levels`
+ *   interrupts: a level line held across the guest's EOI is redelivered;
+ * - one MSI (vector 0x61 → vCPU 1) and one fixed IPI 0x71 from vCPU 1 to
+ *   vCPU 0, which reach the same LAPIC as the level line with a different
+ *   priority class;
+ * - one irqfd with resamplefd on GSI 11 (vector 0x59 → vCPU 1), the VFIO
+ *   INTx path;
+ * - one CLI/STI section per vCPU (the STI shadow and the interrupt window).
+ * Every interrupt count is 1 by default: each rule needs one instance to be
+ * exercised; coalescing needs two interrupts at one vector (`edges=2`).
+ */
+import { makeSystem, type SystemConfig, type SystemModel, type SystemState } from '../model/System.js'
+import { formatEvent, actorOf, type Event } from '../model/Event.js'
+import { substrateProperties } from '../invariants/substrate.js'
+import { isStepProperty } from '../invariants/Property.js'
+
+export interface X86Params {
+  readonly vcpus: number
+  readonly edges: number
+  readonly levels: number
+  readonly msis: number
+  readonly ipis: number
+  readonly irqfd: number
+  readonly cli: number
+}
+
+export const x86Params = [
+  { name: 'vcpus', default: 2, min: 1, max: 4, description: 'number of vCPUs (vCPU 0 is the BSP that takes ExtINT from the PIC)' },
+  { name: 'edges', default: 1, min: 0, max: 3, description: 'interrupts raised by the PIC edge source on GSI 4' },
+  { name: 'levels', default: 1, min: 0, max: 3, description: 'interrupts raised by the IOAPIC level source on GSI 10' },
+  { name: 'msis', default: 1, min: 0, max: 3, description: 'MSIs signalled to vCPU 1 (vector 0x61)' },
+  { name: 'ipis', default: 1, min: 0, max: 3, description: 'fixed IPIs (vector 0x71) vCPU 1 sends to vCPU 0' },
+  { name: 'irqfd', default: 1, min: 0, max: 3, description: 'services the device behind the resample irqfd on GSI 11 needs' },
+  { name: 'cli', default: 1, min: 0, max: 2, description: 'CLI/STI sections each guest runs' },
+] as const
+
+/** IOAPIC redirection entry, low dword: vector, fixed, physical, trigger (bit 15), unmasked. */
+const redirLow = (vector: number, level: boolean): number => vector | (level ? 1 << 15 : 0)
+/** High dword: destination APIC id in bits 63:56. */
+const redirHigh = (apicId: number): number => (apicId << 24) >>> 0
+
+export const x86Config = (p: X86Params): SystemConfig => {
+  const n = p.vcpus
+  const other = n > 1 ? 1 : 0
+  return {
+    vcpus: n,
+    sources: [
+      { gsi: 4, sourceId: 0, trigger: 'edge', budget: p.edges },
+      { gsi: 10, sourceId: 0, trigger: 'level', budget: p.levels },
+    ],
+    msis: [{ address: 0xfee00000 | (other << 12), data: 0x61, budget: p.msis }],
+    irqfds: [{ gsi: 11, resample: true, budget: p.irqfd }],
+    ipis: Array.from({ length: n }, (_, i) => (i === other && n > 1 ? { low: 0x71, high: 0 } : undefined)),
+    ipiBudget: p.ipis,
+    cliBudget: p.cli,
+    setup: {
+      // ICW1 (edge, cascade, ICW4), ICW2 base 0x20/0x28, ICW3 cascade on IRQ2 / id 2, ICW4 8086; OCW1: unmask IRQ2 and IRQ4 only.
+      pic: [
+        { port: 0x20, value: 0x11 }, { port: 0x21, value: 0x20 }, { port: 0x21, value: 0x04 }, { port: 0x21, value: 0x01 },
+        { port: 0xa0, value: 0x11 }, { port: 0xa1, value: 0x28 }, { port: 0xa1, value: 0x02 }, { port: 0xa1, value: 0x01 },
+        { port: 0x21, value: 0xeb }, { port: 0xa1, value: 0xff },
+      ],
+      ioapic: [
+        { pin: 10, low: redirLow(0x51, true), high: redirHigh(0) },
+        { pin: 11, low: redirLow(0x59, true), high: redirHigh(other) },
+      ],
+      lapic: Array.from({ length: n }, (_, i) => [
+        { reg: 'SVR' as const, value: 0x1ff },
+        { reg: 'LVT0' as const, value: i === 0 ? 0x700 : 0x10700 },
+      ]),
+    },
+  }
+}
+
+export interface X86Spec {
+  readonly id: 'x86-irqchip'
+  readonly initStates: () => ReadonlyArray<SystemState>
+  readonly enabled: (s: SystemState) => ReadonlyArray<Event>
+  readonly reduce: (s: SystemState, e: Event) => SystemState
+  readonly properties: ReadonlyArray<{ name: string; expectation: 'always' | 'sometimes' | 'eventually'; description: string; holds: (s: SystemState) => boolean }>
+  readonly stepProperties: ReadonlyArray<{ name: string; description: string; holdsStep: (b: SystemState, e: Event, a: SystemState) => boolean }>
+  readonly fingerprint: (s: SystemState) => SystemState
+  readonly formatEvent: (e: Event) => string
+  readonly actorOf: (e: Event) => string
+  readonly fairness: (e: Event) => string | undefined
+}
+
+export const specOf = (system: SystemModel): X86Spec => ({
+  id: 'x86-irqchip',
+  initStates: () => [system.initial],
+  enabled: system.enabled,
+  reduce: system.reduce,
+  properties: substrateProperties.flatMap((p) => (isStepProperty(p) ? [] : [p])),
+  stepProperties: substrateProperties.flatMap((p) => (isStepProperty(p) ? [p] : [])),
+  fingerprint: (s) => s,
+  formatEvent,
+  actorOf,
+  // Every actor is weakly fair: a device that can raise its interrupt eventually does, the kernel
+  // eventually runs its follow-up work and vCPU steps, the guest eventually finishes its handler.
+  fairness: (e) => {
+    const { _tag, ...rest } = e as Event & Record<string, unknown>
+    return `${_tag}:${Object.values(rest).join(',')}`
+  },
+})
+
+export const buildX86 = (p: X86Params): { system: SystemModel; spec: X86Spec } => {
+  const system = makeSystem(x86Config(p))
+  return { system, spec: specOf(system) }
+}
