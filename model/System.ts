@@ -129,7 +129,7 @@ export interface SystemFields {
 }
 export type SystemState = SystemFields & Hashed
 
-const SystemR = recordType<SystemFields>('System', [
+export const SystemR = recordType<SystemFields>('System', [
   'vcpus', 'lapics', 'pic', 'ioapic', 'lines', 'budgets', 'asserted', 'acked', 'msiBudgets', 'irqfdBudgets',
   'irqfdNeed', 'resamplePending', 'pendingEoi', 'ghost',
 ])
