@@ -133,7 +133,10 @@ export const quiescent = (s: SystemState): boolean => {
     const v = Table.get(s.vcpus, i)
     if (!VectorSet.isEmpty(l.irr) || !VectorSet.isEmpty(l.isr) || l.nmiPending || v.handler >= 0) return false
   }
-  return s.pic.master.irr === 0 && s.pic.master.isr === 0 && s.pic.slave.irr === 0 && s.pic.slave.isr === 0
+  // A masked 8259 pin keeps its latched IRR bit forever (8259A: IMR masks the request, it does not clear IRR),
+  // so an idle PIC is one with nothing in service and no unmasked request.
+  const { master, slave } = s.pic
+  return master.isr === 0 && slave.isr === 0 && (master.irr & ~master.imr & 0xff) === 0 && (slave.irr & ~slave.imr & 0xff) === 0
 }
 
 export const allInterruptsHandled = state({

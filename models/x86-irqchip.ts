@@ -22,6 +22,7 @@ import { makeSystem, type SystemConfig, type SystemModel, type SystemState } fro
 import { formatEvent, actorOf, type Event } from '../model/Event.js'
 import { substrateProperties } from '../invariants/substrate.js'
 import { isStepProperty } from '../invariants/Property.js'
+import type { ModelSpec } from '../checker/ModelSpec.js'
 
 export interface X86Params {
   readonly vcpus: number
@@ -81,18 +82,8 @@ export const x86Config = (p: X86Params): SystemConfig => {
   }
 }
 
-export interface X86Spec {
-  readonly id: 'x86-irqchip'
-  readonly initStates: () => ReadonlyArray<SystemState>
-  readonly enabled: (s: SystemState) => ReadonlyArray<Event>
-  readonly reduce: (s: SystemState, e: Event) => SystemState
-  readonly properties: ReadonlyArray<{ name: string; expectation: 'always' | 'sometimes' | 'eventually'; description: string; holds: (s: SystemState) => boolean }>
-  readonly stepProperties: ReadonlyArray<{ name: string; description: string; holdsStep: (b: SystemState, e: Event, a: SystemState) => boolean }>
-  readonly fingerprint: (s: SystemState) => SystemState
-  readonly formatEvent: (e: Event) => string
-  readonly actorOf: (e: Event) => string
-  readonly fairness: (e: Event) => string | undefined
-}
+/** The model as the checker sees it. */
+export type X86Spec = ModelSpec<SystemState, Event> & { readonly id: 'x86-irqchip' }
 
 export const specOf = (system: SystemModel): X86Spec => ({
   id: 'x86-irqchip',
@@ -102,6 +93,9 @@ export const specOf = (system: SystemModel): X86Spec => ({
   properties: substrateProperties.flatMap((p) => (isStepProperty(p) ? [] : [p])),
   stepProperties: substrateProperties.flatMap((p) => (isStepProperty(p) ? [p] : [])),
   fingerprint: (s) => s,
+  // A state with nothing enabled has every budget spent and every vCPU halted with nothing to wake it:
+  // an accepted end. Whether interrupts were lost there is what all-interrupts-handled decides.
+  isTerminal: () => true,
   formatEvent,
   actorOf,
   // Every actor is weakly fair: a device that can raise its interrupt eventually does, the kernel

@@ -1,0 +1,96 @@
+/** Rendering of results and counterexamples: a timeline readable at a glance, JSON, ITF, replay tokens. */
+import type { AnySpec } from '../models/registry.js'
+import type { CheckResult, Trace, Violation } from '../checker/engine/explore.js'
+import type { Hashed } from '../model/core/hash.js'
+
+type E = { readonly _tag: string }
+
+/** One line per step: step number, the actor in its own column, the event. A lasso's cycle is marked. */
+export const timeline = (spec: AnySpec, t: Trace<E>): string => {
+  const fmt = spec.formatEvent ?? ((e: E) => JSON.stringify(e))
+  const actor = spec.actorOf ?? (() => '')
+  const actors = t.events.map((e) => actor(e))
+  const w = Math.max(5, ...actors.map((a) => a.length))
+  const lines = [`  ${'step'.padStart(4)}  ${'actor'.padEnd(w)}  event`]
+  lines.push(`  ${'0'.padStart(4)}  ${'-'.padEnd(w)}  (initial state ${t.init})`)
+  t.events.forEach((e, i) => {
+    if (t.loopStart === i) lines.push(`  ${''.padStart(4)}  ${''.padEnd(w)}  ── cycle starts; it repeats forever ──`)
+    lines.push(`  ${String(i + 1).padStart(4)}  ${actors[i]!.padEnd(w)}  ${fmt(e)}`)
+  })
+  if (t.loopStart !== undefined) lines.push(`  ${''.padStart(4)}  ${''.padEnd(w)}  ── back to the state before step ${t.loopStart + 1} ──`)
+  return lines.join('\n')
+}
+
+/** Replay token: model, params, bug, init and the event positions in `enabled` order; `virq check --replay`. */
+export const encodeToken = (model: string, params: Record<string, number>, bug: string | undefined, spec: AnySpec, t: Trace<E>): string => {
+  const canon = spec.representative ?? ((s: Hashed) => s)
+  let s = canon(spec.initStates()[t.init]!)
+  const idx: number[] = []
+  for (const e of t.events) {
+    const en = spec.enabled(s)
+    const k = en.findIndex((x) => JSON.stringify(x) === JSON.stringify(e))
+    idx.push(k)
+    s = canon(spec.reduce(s, en[k]!))
+  }
+  const body = { m: model, p: params, ...(bug ? { b: bug } : {}), i: t.init, e: idx, ...(t.loopStart !== undefined ? { l: t.loopStart } : {}) }
+  return 'virq1.' + Buffer.from(JSON.stringify(body)).toString('base64url')
+}
+
+export interface Token { m: string; p: Record<string, number>; b?: string; i: number; e: number[]; l?: number }
+export const decodeToken = (tok: string): Token => {
+  if (!tok.startsWith('virq1.')) throw new Error(`not a virq replay token (expected 'virq1.…'): ${tok.slice(0, 20)}`)
+  let v: unknown
+  try {
+    v = JSON.parse(Buffer.from(tok.slice(6), 'base64url').toString('utf8'))
+  } catch {
+    throw new Error('replay token is corrupt (not base64url JSON)')
+  }
+  const t = v as Token
+  if (typeof t !== 'object' || t === null || typeof t.m !== 'string' || !Array.isArray(t.e) || typeof t.i !== 'number') throw new Error('replay token is corrupt (missing fields)')
+  return t
+}
+
+/** Events from a token, re-derived by position; throws with the step that is out of range. */
+export const tokenTrace = (spec: AnySpec, t: Token): Trace<E> => {
+  const canon = spec.representative ?? ((s: Hashed) => s)
+  const init = spec.initStates()[t.i]
+  if (!init) throw new Error(`replay token: initial state ${t.i} does not exist`)
+  let s = canon(init)
+  const events: E[] = []
+  t.e.forEach((k, step) => {
+    const e = spec.enabled(s)[k]
+    if (!e) throw new Error(`replay token: step ${step + 1} selects event ${k}, but only ${spec.enabled(s).length} are enabled`)
+    events.push(e)
+    s = canon(spec.reduce(s, e))
+  })
+  return t.l !== undefined ? { init: t.i, events, loopStart: t.l } : { init: t.i, events }
+}
+
+const plain = (x: unknown): unknown => JSON.parse(JSON.stringify(x, (k, v) => (k === 'h1' || k === 'h2' ? undefined : v)))
+
+/** ITF (Informal Trace Format, as Apalache and Quint write it): the states of a trace. */
+export const itf = (spec: AnySpec, t: Trace<E>, violation: Violation<E>): unknown => {
+  const canon = spec.representative ?? ((s: Hashed) => s)
+  let s = canon(spec.initStates()[t.init]!)
+  const states: unknown[] = [{ '#meta': { index: 0 }, state: plain(s) }]
+  t.events.forEach((e, i) => {
+    s = canon(spec.reduce(s, e))
+    states.push({ '#meta': { index: i + 1 }, action: plain(e), state: plain(s) })
+  })
+  return {
+    '#meta': { format: 'ITF', 'format-description': 'https://apalache-mc.org/docs/adr/015adr-trace.html', source: `virq ${spec.id}`, description: violation.message, ...(t.loopStart !== undefined ? { loop: t.loopStart } : {}) },
+    vars: ['action', 'state'],
+    states,
+    ...(t.loopStart !== undefined ? { loop: t.loopStart } : {}),
+  }
+}
+
+export const resultJson = (r: CheckResult<E>, spec: AnySpec, token: (t: Trace<E>) => string): unknown => ({
+  ...r,
+  violations: r.violations.map((v) => ({
+    property: v.property, kind: v.kind, message: v.message, length: v.trace.events.length,
+    ...(v.trace.loopStart !== undefined ? { loopStart: v.trace.loopStart } : {}),
+    events: v.trace.events.map((e) => spec.formatEvent?.(e) ?? e._tag), replay: token(v.trace),
+  })),
+  sometimes: r.sometimes.map((s) => ({ property: s.property, reached: s.reached, ...(s.trace ? { length: s.trace.events.length } : {}) })),
+})

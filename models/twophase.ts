@@ -1,0 +1,100 @@
+/**
+ * Model `twophase`: Lamport's two-phase commit (the TLA+ example `TwoPhase`),
+ * exactly as ../shared/bench/README.md B1 defines it, so its state counts can be
+ * compared with TLC's and SPIN's (288 / 8,832 / 296,448 / 1,745,408 / 10,340,352
+ * distinct states for 3 / 5 / 7 / 8 / 9 RMs). It is the checker's yardstick, not
+ * an interrupt model.
+ *
+ * State packing: rmState 2 bits per RM, tmState, tmPrepared and msgs as bitmasks
+ * (msgs: bit r = [Prepared, r], bit n = [Commit], bit n+1 = [Abort]).
+ */
+import type { Hashed } from '../model/core/hash.js'
+import { recordType } from '../model/core/Record.js'
+import type { ModelSpec } from '../checker/ModelSpec.js'
+
+const WORKING = 0, PREPARED = 1, COMMITTED = 2, ABORTED = 3
+const RM_NAMES = ['working', 'prepared', 'committed', 'aborted'] as const
+const TM_NAMES = ['init', 'committed', 'aborted'] as const
+
+interface TwoPhaseFields {
+  /** 2 bits per RM */
+  readonly rm: number
+  /** 0 init, 1 committed, 2 aborted */
+  readonly tm: number
+  readonly tmPrepared: number
+  readonly msgs: number
+}
+export type TwoPhaseState = TwoPhaseFields & Hashed
+const R = recordType<TwoPhaseFields>('TwoPhase', ['rm', 'tm', 'tmPrepared', 'msgs'])
+
+export type TwoPhaseEvent =
+  | { readonly _tag: 'TMRcvPrepared'; readonly rm: number }
+  | { readonly _tag: 'TMCommit' }
+  | { readonly _tag: 'TMAbort' }
+  | { readonly _tag: 'RMPrepare'; readonly rm: number }
+  | { readonly _tag: 'RMChooseToAbort'; readonly rm: number }
+  | { readonly _tag: 'RMRcvCommitMsg'; readonly rm: number }
+  | { readonly _tag: 'RMRcvAbortMsg'; readonly rm: number }
+
+export const twoPhase = (n: number): ModelSpec<TwoPhaseState, TwoPhaseEvent> => {
+  if (!Number.isInteger(n) || n < 1 || n > 14) throw new RangeError(`rms ${n} is not in 1..14`)
+  const all = (1 << n) - 1
+  const COMMIT = 1 << n
+  const ABORT = 1 << (n + 1)
+  const rmOf = (s: TwoPhaseState, r: number): number => (s.rm >>> (2 * r)) & 3
+  const setRm = (s: TwoPhaseState, r: number, v: number): TwoPhaseState => R.set(s, 'rm', ((s.rm & ~(3 << (2 * r))) | (v << (2 * r))) >>> 0)
+  const enabled = (s: TwoPhaseState): TwoPhaseEvent[] => {
+    const out: TwoPhaseEvent[] = []
+    for (let r = 0; r < n; r++) if (s.tm === 0 && s.msgs & (1 << r)) out.push({ _tag: 'TMRcvPrepared', rm: r })
+    if (s.tm === 0 && s.tmPrepared === all) out.push({ _tag: 'TMCommit' })
+    if (s.tm === 0) out.push({ _tag: 'TMAbort' })
+    for (let r = 0; r < n; r++) {
+      if (rmOf(s, r) === WORKING) out.push({ _tag: 'RMPrepare', rm: r }, { _tag: 'RMChooseToAbort', rm: r })
+      if (s.msgs & COMMIT) out.push({ _tag: 'RMRcvCommitMsg', rm: r })
+      if (s.msgs & ABORT) out.push({ _tag: 'RMRcvAbortMsg', rm: r })
+    }
+    return out
+  }
+  const reduce = (s: TwoPhaseState, e: TwoPhaseEvent): TwoPhaseState => {
+    switch (e._tag) {
+      case 'TMRcvPrepared': return R.set(s, 'tmPrepared', s.tmPrepared | (1 << e.rm))
+      case 'TMCommit': return R.update(s, { tm: 1, msgs: s.msgs | COMMIT })
+      case 'TMAbort': return R.update(s, { tm: 2, msgs: s.msgs | ABORT })
+      case 'RMPrepare': return R.set(setRm(s, e.rm, PREPARED), 'msgs', s.msgs | (1 << e.rm))
+      case 'RMChooseToAbort': return setRm(s, e.rm, ABORTED)
+      case 'RMRcvCommitMsg': return setRm(s, e.rm, COMMITTED)
+      case 'RMRcvAbortMsg': return setRm(s, e.rm, ABORTED)
+    }
+  }
+  const states = (s: TwoPhaseState): number[] => Array.from({ length: n }, (_, r) => rmOf(s, r))
+  return {
+    id: 'twophase',
+    initStates: () => [R.make({ rm: 0, tm: 0, tmPrepared: 0, msgs: 0 })],
+    enabled,
+    reduce,
+    properties: [
+      {
+        name: 'consistent', expectation: 'always',
+        description: 'No RM has committed while another has aborted.',
+        source: 'Lamport, TwoPhase.tla / TCommit.tla: TCConsistent',
+        holds: (s) => { const v = states(s); return !(v.includes(COMMITTED) && v.includes(ABORTED)) },
+      },
+      {
+        name: 'type-ok', expectation: 'always',
+        description: 'tmPrepared ⊆ RM; messages are Prepared from RMs, Commit or Abort; tmState ∈ {init, committed, aborted}.',
+        source: 'Lamport, TwoPhase.tla: TPTypeOK',
+        holds: (s) => s.tm <= 2 && (s.tmPrepared & ~all) === 0 && (s.msgs & ~(all | COMMIT | ABORT)) === 0,
+      },
+      {
+        name: 'all-committed-reachable', expectation: 'sometimes',
+        description: 'A run where every RM commits exists.',
+        source: 'witness',
+        holds: (s) => states(s).every((v) => v === COMMITTED),
+      },
+    ],
+    isTerminal: () => true,
+    formatEvent: (e) => ('rm' in e ? `${e._tag}(rm${e.rm})` : e._tag),
+    actorOf: (e) => (e._tag.startsWith('TM') ? 'TM' : `RM${(e as { rm: number }).rm}`),
+    formatState: (s) => `tm=${TM_NAMES[s.tm]} rm=[${states(s).map((v) => RM_NAMES[v]).join(',')}] prepared=${s.tmPrepared.toString(2)} msgs=${s.msgs.toString(2)}`,
+  }
+}
