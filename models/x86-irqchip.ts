@@ -14,9 +14,13 @@
  *   priority class;
  * - one irqfd with resamplefd on GSI 11 (vector 0x59 → vCPU 1), the VFIO
  *   INTx path;
- * - one CLI/STI section per vCPU (the STI shadow and the interrupt window).
+ * - no extra CLI/STI section by default: the interrupt gate already clears IF
+ *   for the handler, which exercises the interrupt window and the STI shadow at
+ *   IRET; `cli=1` adds one per vCPU outside handlers.
  * Every interrupt count is 1 by default: each rule needs one instance to be
  * exercised; coalescing needs two interrupts at one vector (`edges=2`).
+ * Measured (BFS, this 2-core host): defaults 465,036 states in ~17 s; cli=1
+ * 2,982,651 states in ~130 s; irqfd=0 cli=1 188,932 states in ~6 s.
  */
 import { makeSystem, type SystemConfig, type SystemModel, type SystemState } from '../model/System.js'
 import { formatEvent, actorOf, type Event } from '../model/Event.js'
@@ -41,7 +45,7 @@ export const x86Params = [
   { name: 'msis', default: 1, min: 0, max: 3, description: 'MSIs signalled to vCPU 1 (vector 0x61)' },
   { name: 'ipis', default: 1, min: 0, max: 3, description: 'fixed IPIs (vector 0x71) vCPU 1 sends to vCPU 0' },
   { name: 'irqfd', default: 1, min: 0, max: 3, description: 'services the device behind the resample irqfd on GSI 11 needs' },
-  { name: 'cli', default: 1, min: 0, max: 2, description: 'CLI/STI sections each guest runs' },
+  { name: 'cli', default: 0, min: 0, max: 2, description: 'extra CLI/STI sections each guest runs outside handlers (the handler entry already clears IF)' },
 ] as const
 
 /** IOAPIC redirection entry, low dword: vector, fixed, physical, trigger (bit 15), unmasked. */

@@ -1,0 +1,150 @@
+// Checker tests: exact reference counts, shortest counterexamples, fairness, minimization, tokens, CLI exit codes.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { check, replayTrace } from '../checker/engine/explore.js'
+import { minimize } from '../checker/engine/minimize.js'
+import type { ModelSpec } from '../checker/ModelSpec.js'
+import { recordType } from '../model/core/Record.js'
+import type { Hashed } from '../model/core/hash.js'
+import { twoPhase } from '../models/twophase.js'
+import { buildModel } from '../models/registry.js'
+import { decodeToken, encodeToken, tokenTrace } from '../cli/format.js'
+
+// TLC and SPIN reference counts for TwoPhase (shared/bench/README.md B1, measured independently of virq).
+for (const [n, distinct, generated] of [[3, 288, 1146], [5, 8832, 58146], [7, 296448, 2744706]] as const) {
+  test(`twophase rms=${n}: ${distinct} distinct and ${generated} generated states, as TLC reports`, async () => {
+    const r = await check(twoPhase(n))
+    assert.equal(r.status, 'ok')
+    assert.equal(r.distinct, distinct)
+    assert.equal(r.generated, generated)
+  })
+}
+
+// A counter 0..9 with Inc and Reset; the invariant "x ≠ 6" fails, and the shortest way there is six Incs.
+interface C { readonly x: number }
+const CR = recordType<C>('Counter', ['x'])
+type CE = { readonly _tag: 'Inc' } | { readonly _tag: 'Reset' }
+const counter = (bad = 6): ModelSpec<C & Hashed, CE> => ({
+  id: 'counter',
+  initStates: () => [CR.make({ x: 0 })],
+  enabled: (s) => [...(s.x > 0 ? [{ _tag: 'Reset' } as const] : []), ...(s.x < 9 ? [{ _tag: 'Inc' } as const] : [])],
+  reduce: (s, e) => CR.set(s, 'x', e._tag === 'Inc' ? s.x + 1 : 0),
+  properties: [
+    { name: 'not-bad', expectation: 'always', description: '', source: 'test', holds: (s) => s.x !== bad },
+    { name: 'reaches-3', expectation: 'sometimes', description: '', source: 'test', holds: (s) => s.x === 3 },
+  ],
+  isTerminal: () => true,
+})
+
+test('BFS finds the shortest counterexample (six Incs to reach x = 6)', async () => {
+  const r = await check(counter())
+  assert.equal(r.status, 'violated')
+  assert.deepEqual(r.violations[0]!.trace.events.map((e) => e._tag), Array(6).fill('Inc'))
+  assert.equal(r.sometimes[0]!.reached, true)
+  assert.equal(r.sometimes[0]!.trace!.events.length, 3)
+})
+
+test('the fixed counter (bad value out of range) holds with all 10 states explored', async () => {
+  const r = await check(counter(42))
+  assert.equal(r.status, 'ok')
+  assert.equal(r.distinct, 10)
+})
+
+test('DFS and random walks find the violation too; minimize shrinks their traces to the six Incs, and is idempotent', async () => {
+  for (const strategy of ['dfs', 'random'] as const) {
+    const r = await check(counter(), { strategy, seed: 7 })
+    assert.equal(r.status, 'violated', strategy)
+    const v = r.violations[0]!
+    assert.ok(replayTrace(counter(), v.trace).ok)
+    const m = minimize(counter(), v.trace, v.property, v.kind)
+    assert.ok(m.events.length <= v.trace.events.length)
+    assert.deepEqual(m.events.map((e) => e._tag), Array(6).fill('Inc'))
+    assert.deepEqual(minimize(counter(), m, v.property, v.kind), m)
+  }
+})
+
+test('random walks are deterministic for a seed', async () => {
+  const a = await check(counter(), { strategy: 'random', seed: 3 })
+  const b = await check(counter(), { strategy: 'random', seed: 3 })
+  assert.deepEqual(a.violations, b.violations)
+})
+
+test('a state limit makes the result incomplete', async () => {
+  const r = await check(twoPhase(5), { maxStates: 100 })
+  assert.equal(r.status, 'incomplete')
+  assert.match(r.reason ?? '', /state limit/)
+})
+
+// Liveness: a worker may spin forever before finishing. "eventually done" fails without fairness (the spin
+// self-loop is a lasso) and holds when Finish is weakly fair (on the spin loop Finish stays enabled, so a fair
+// behaviour must take it). A deadlock before done also violates it.
+interface W { readonly done: boolean; readonly stuck: boolean }
+const WR = recordType<W>('Worker', ['done', 'stuck'])
+type WE = { readonly _tag: 'Spin' } | { readonly _tag: 'Finish' } | { readonly _tag: 'Jam' }
+const worker = (fair: boolean, jam = false): ModelSpec<W & Hashed, WE> => ({
+  id: 'worker',
+  initStates: () => [WR.make({ done: false, stuck: false })],
+  enabled: (s) => (s.done || s.stuck ? [] : [{ _tag: 'Spin' }, { _tag: 'Finish' }, ...(jam ? [{ _tag: 'Jam' } as const] : [])]),
+  reduce: (s, e) => (e._tag === 'Finish' ? WR.set(s, 'done', true) : e._tag === 'Jam' ? WR.set(s, 'stuck', true) : s),
+  properties: [{ name: 'eventually-done', expectation: 'eventually', description: '', source: 'test', holds: (s) => s.done }],
+  isTerminal: () => true,
+  fairness: (e) => (fair ? e._tag : undefined),
+})
+
+test('eventually: an unfair spin loop is a lasso counterexample; weak fairness on Finish rules it out', async () => {
+  const unfair = await check(worker(false))
+  assert.equal(unfair.status, 'violated')
+  const v = unfair.violations[0]!
+  assert.equal(v.kind, 'eventually')
+  assert.equal(v.trace.loopStart, 0)
+  assert.deepEqual(v.trace.events.map((e) => e._tag), ['Spin'])
+  const fair = await check(worker(true))
+  assert.equal(fair.status, 'ok')
+  assert.deepEqual(fair.eventually, [{ property: 'eventually-done', checked: true }])
+})
+
+test('eventually: stopping in a state where the property never held is a violation even under fairness', async () => {
+  const r = await check(worker(true, true))
+  assert.equal(r.status, 'violated')
+  assert.deepEqual(r.violations[0]!.trace.events.map((e) => e._tag), ['Jam'])
+  assert.equal(r.violations[0]!.trace.loopStart, undefined)
+})
+
+test('deadlock: a dead state that the model does not accept as terminal is reported', async () => {
+  const spec = { ...counter(42), isTerminal: () => false, enabled: (s: C & Hashed) => (s.x < 2 ? [{ _tag: 'Inc' as const }] : []) }
+  const r = await check(spec)
+  assert.equal(r.violations[0]!.kind, 'deadlock')
+  assert.equal(r.violations[0]!.trace.events.length, 2)
+})
+
+test('replay tokens round-trip and re-derive the same events', async () => {
+  const { params, spec } = buildModel('twophase', { rms: 3 })
+  const r = await check(spec, { strategy: 'random', seed: 1, walks: 1, walkLength: 12 })
+  const t = r.sometimes.find((x) => x.trace)?.trace ?? { init: 0, events: spec.enabled(spec.initStates()[0]!).slice(0, 1) }
+  const tok = encodeToken('twophase', params, undefined, spec, t)
+  const back = tokenTrace(spec, decodeToken(tok))
+  assert.deepEqual(back.events, t.events)
+  assert.throws(() => decodeToken('nonsense'), /not a virq replay token/)
+})
+
+const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url))
+const virq = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' })
+
+test('CLI: exit 0 when properties hold, 2 with a one-line message for a bad parameter, 3 when a bound stops it', () => {
+  const ok = virq('check', 'twophase', '--param', 'rms=3', '--json')
+  assert.equal(ok.status, 0, ok.stderr)
+  assert.equal(JSON.parse(ok.stdout).distinct, 288)
+  const bad = virq('check', 'twophase', '--param', 'rmz=3')
+  assert.equal(bad.status, 2)
+  assert.equal(bad.stderr.trim(), "virq check: unknown parameter 'rmz' for model 'twophase' (known: rms)")
+  const range = virq('check', 'twophase', '--param', 'rms=99')
+  assert.equal(range.status, 2)
+  assert.match(range.stderr, /must be in 1\.\.14/)
+  assert.doesNotMatch(bad.stderr + range.stderr, /at .*\.js:\d+/)
+  const inc = virq('check', 'twophase', '--max-states', '10')
+  assert.equal(inc.status, 3)
+  assert.equal(virq('nope').status, 2)
+  assert.equal(virq('check', '--help').status, 0)
+})
