@@ -49,4 +49,10 @@ ${commands.map((c) => `  ${c.name.padEnd(10)} ${c.summary}`).join('\n')}
   }
 }
 
+// A closed pipe (`virq … | head`) ends the output quietly, as for any Unix filter.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0)
+  throw e
+})
+
 main(process.argv.slice(2)).then((code) => { process.exitCode = code })

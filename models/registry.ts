@@ -45,9 +45,12 @@ export const models: ModelEntry[] = [
   {
     id: 'twophase',
     description: "Lamport's two-phase commit, the cross-checker benchmark (exact counts: 288 / 8,832 / 296,448 states for 3 / 5 / 7 RMs)",
-    params: [{ name: 'rms', default: 3, min: 1, max: 14, description: 'number of resource managers' }],
+    params: [
+      { name: 'rms', default: 3, min: 1, max: 14, description: 'number of resource managers' },
+      { name: 'symmetry', default: 0, min: 0, max: 1, description: '1 = reduce by RM symmetry (states equal up to renaming RMs are one)' },
+    ],
     bugs: [],
-    build: (p) => twoPhase(p.rms!) as unknown as AnySpec,
+    build: (p) => twoPhase(p.rms!, { symmetry: p.symmetry === 1 }) as unknown as AnySpec,
   },
 ]
 

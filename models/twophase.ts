@@ -36,7 +36,8 @@ export type TwoPhaseEvent =
   | { readonly _tag: 'RMRcvCommitMsg'; readonly rm: number }
   | { readonly _tag: 'RMRcvAbortMsg'; readonly rm: number }
 
-export const twoPhase = (n: number): ModelSpec<TwoPhaseState, TwoPhaseEvent> => {
+/** RM symmetry: every RM plays the same role, so states that differ by a renaming of RMs are equivalent. */
+export const twoPhase = (n: number, opts: { readonly symmetry?: boolean } = {}): ModelSpec<TwoPhaseState, TwoPhaseEvent> => {
   if (!Number.isInteger(n) || n < 1 || n > 14) throw new RangeError(`rms ${n} is not in 1..14`)
   const all = (1 << n) - 1
   const COMMIT = 1 << n
@@ -67,6 +68,18 @@ export const twoPhase = (n: number): ModelSpec<TwoPhaseState, TwoPhaseEvent> => 
     }
   }
   const states = (s: TwoPhaseState): number[] => Array.from({ length: n }, (_, r) => rmOf(s, r))
+  /** Canonical representative: RMs sorted by (state, prepared-at-TM, Prepared-message sent); all RM-indexed fields permuted together. */
+  const representative = (s: TwoPhaseState): TwoPhaseState => {
+    const key = (r: number): number => rmOf(s, r) * 4 + ((s.tmPrepared >>> r) & 1) * 2 + ((s.msgs >>> r) & 1)
+    const keys = Array.from({ length: n }, (_, r) => key(r)).sort((a, b) => a - b)
+    let rm = 0, tmPrepared = 0, msgs = s.msgs & (COMMIT | ABORT)
+    keys.forEach((k, r) => {
+      rm |= (k >> 2) << (2 * r)
+      tmPrepared |= ((k >> 1) & 1) << r
+      msgs |= (k & 1) << r
+    })
+    return R.update(s, { rm: rm >>> 0, tmPrepared, msgs })
+  }
   return {
     id: 'twophase',
     initStates: () => [R.make({ rm: 0, tm: 0, tmPrepared: 0, msgs: 0 })],
@@ -93,6 +106,7 @@ export const twoPhase = (n: number): ModelSpec<TwoPhaseState, TwoPhaseEvent> => 
       },
     ],
     isTerminal: () => true,
+    ...(opts.symmetry ? { representative } : {}),
     formatEvent: (e) => ('rm' in e ? `${e._tag}(rm${e.rm})` : e._tag),
     actorOf: (e) => (e._tag.startsWith('TM') ? 'TM' : `RM${(e as { rm: number }).rm}`),
     formatState: (s) => `tm=${TM_NAMES[s.tm]} rm=[${states(s).map((v) => RM_NAMES[v]).join(',')}] prepared=${s.tmPrepared.toString(2)} msgs=${s.msgs.toString(2)}`,

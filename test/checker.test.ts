@@ -138,7 +138,7 @@ test('CLI: exit 0 when properties hold, 2 with a one-line message for a bad para
   assert.equal(JSON.parse(ok.stdout).distinct, 288)
   const bad = virq('check', 'twophase', '--param', 'rmz=3')
   assert.equal(bad.status, 2)
-  assert.equal(bad.stderr.trim(), "virq check: unknown parameter 'rmz' for model 'twophase' (known: rms)")
+  assert.equal(bad.stderr.trim(), "virq check: unknown parameter 'rmz' for model 'twophase' (known: rms, symmetry)")
   const range = virq('check', 'twophase', '--param', 'rms=99')
   assert.equal(range.status, 2)
   assert.match(range.stderr, /must be in 1\.\.14/)
@@ -147,4 +147,35 @@ test('CLI: exit 0 when properties hold, 2 with a one-line message for a bad para
   assert.equal(inc.status, 3)
   assert.equal(virq('nope').status, 2)
   assert.equal(virq('check', '--help').status, 0)
+})
+
+// Symmetry: with RM symmetry the checker explores one state per orbit of the RM permutation group. The
+// expected orbit count is computed here by brute force, independently of the model's sorting
+// representative: enumerate the full state space and identify states equal under any of the n! renamings.
+test('symmetry: twophase with RM symmetry explores exactly one state per orbit (orbits counted by brute force over all permutations)', async () => {
+  const n = 4
+  const full = twoPhase(n)
+  // enumerate all reachable states of the unreduced model
+  const init = full.initStates()[0]!
+  const seen = new Map<string, typeof init>([[`${init.h1}:${init.h2}`, init]])
+  const queue = [init]
+  for (let i = 0; i < queue.length; i++)
+    for (const e of full.enabled(queue[i]!)) {
+      const t = full.reduce(queue[i]!, e)
+      const k = `${t.h1}:${t.h2}`
+      if (!seen.has(k)) { seen.set(k, t); queue.push(t) }
+    }
+  const perms = (a: number[]): number[][] => (a.length <= 1 ? [a] : a.flatMap((x, i) => perms([...a.slice(0, i), ...a.slice(i + 1)]).map((p) => [x, ...p])))
+  const rename = (s: typeof init, p: number[]): string => {
+    const rm = p.map((from) => (s.rm >>> (2 * from)) & 3)
+    const prep = p.map((from) => (s.tmPrepared >>> from) & 1)
+    const msg = p.map((from) => (s.msgs >>> from) & 1)
+    return `${s.tm}|${rm}|${prep}|${msg}|${s.msgs >>> n}`
+  }
+  const all = perms([...Array(n).keys()])
+  const orbits = new Set([...seen.values()].map((s) => all.map((p) => rename(s, p)).sort()[0]))
+  const reduced = await check(twoPhase(n, { symmetry: true }))
+  assert.equal(reduced.status, 'ok')
+  assert.equal(reduced.distinct, orbits.size)
+  assert.ok(reduced.distinct < seen.size)
 })
