@@ -143,6 +143,10 @@ test('IOAPIC: model and naive reference agree on entries, IRR, serviceable pins,
         case 'IoapicPinServiced': {
           const x = ioapicService(m, e.pin)
           assert.deepEqual(x.message, rs.notes.message, 'message')
+          if (x.message) {
+            bump(`delivery-${x.message.deliveryMode}`)
+            bump(`dest-${x.message.destMode}`)
+          }
           if (rs.notes.edgeServiced) bump('edge-serviced')
           if (rs.notes.levelServiced) bump('level-serviced')
           next = x.state
@@ -164,7 +168,8 @@ test('IOAPIC: model and naive reference agree on entries, IRR, serviceable pins,
       m = next
     }
   }), { numRuns: 400 })
-  const want = ['IoapicLineSet', 'IoapicEntryWritten', 'IoapicPinServiced', 'IoapicEoiReceived', 'coalesced', 'edge-serviced', 'level-serviced', 'remote-irr-cleared', 'reserviced']
+  const want = ['IoapicLineSet', 'IoapicEntryWritten', 'IoapicPinServiced', 'IoapicEoiReceived', 'coalesced', 'edge-serviced', 'level-serviced', 'remote-irr-cleared', 'reserviced',
+    'delivery-Fixed', 'delivery-LowestPriority', 'delivery-NMI', 'delivery-ExtINT', 'dest-physical', 'dest-logical']
   const missing = want.filter((k) => !counts.get(k))
   assert.deepEqual(missing, [], `IOAPIC modes never exercised: ${missing.join(', ')}; counts ${JSON.stringify(Object.fromEntries(counts))}`)
 })
