@@ -179,3 +179,15 @@ test('symmetry: twophase with RM symmetry explores exactly one state per orbit (
   assert.equal(reduced.distinct, orbits.size)
   assert.ok(reduced.distinct < seen.size)
 })
+
+test('workers: 1 and 2 worker threads give identical results (counts, depth, sometimes traces, liveness), also when a bound stops the run', async () => {
+  const { createPool } = await import('../checker/runtime/pool.js')
+  for (const [model, params, extra] of [['twophase', { rms: 5 }, {}], ['x86-irqchip', { vcpus: 1, msis: 0, ipis: 0, irqfd: 0 }, {}], ['twophase', { rms: 6 }, { maxStates: 5000 }]] as const) {
+    const { spec, params: p } = buildModel(model, params)
+    const one = await check(spec, extra)
+    const pool = createPool(2, { model, params: p }, 64)
+    const two = await check(spec, { ...extra, pool })
+    await pool.close()
+    assert.deepEqual({ ...two, elapsedMs: 0 }, { ...one, elapsedMs: 0 }, model)
+  }
+})

@@ -34,6 +34,34 @@ export interface CheckOptions {
   readonly onProgress?: (p: Progress) => void
   readonly progressEveryMs?: number
   readonly signal?: AbortSignal
+  /** Expand BFS batches in parallel (checker/runtime/pool.ts); results are identical to a sequential run. */
+  readonly pool?: ExpansionPool<any>
+}
+
+/** A pool that expands states elsewhere (worker threads): checker/runtime/pool.ts. */
+export interface ExpansionPool<S> {
+  readonly batchSize: number
+  /** Expand each state (undefined: skip, depth-limited); results in the same order. */
+  expand(states: ReadonlyArray<S | undefined>): Promise<ReadonlyArray<Expansion<S> | undefined>>
+}
+
+/** One successor: its fingerprint, the state (omitted if the expander knows it was already handed over), flags. */
+export interface Successor<S> {
+  readonly h1: number
+  readonly h2: number
+  readonly state: S | undefined
+  /** bit i: always-property i fails on the successor (-1: not computed, the checker evaluates it if the state is new) */
+  readonly inv: number
+  /** bit i: step-property i fails on the transition */
+  readonly step: number
+  /** bit i: sometimes-property i holds on the successor */
+  readonly some: number
+  /** the event's fairness class */
+  readonly cls: string | undefined
+}
+export interface Expansion<S> {
+  readonly dead: boolean
+  readonly succ: ReadonlyArray<Successor<S>>
 }
 
 export interface Progress {
@@ -94,6 +122,38 @@ const fp = <S extends Hashed, E extends { readonly _tag: string }>(spec: ModelSp
   return (s: S): Hashed => (f ? f(rep ? rep(s) : s) : rep ? rep(s) : s)
 }
 
+const stateFlags = <S, E>(ctx: Ctx<S, E>, s: S): { inv: number; some: number } => {
+  let inv = 0
+  let some = 0
+  ctx.always.forEach((p, i) => { if (!p.holds(s)) inv |= 1 << i })
+  let i = 0
+  for (const w of ctx.sometimes.values()) { if (w.holds(s)) some |= 1 << i; i++ }
+  return { inv, some }
+}
+
+/** The expansion of one state: what both the sequential loop and the worker threads compute. */
+export const expander = <S extends Hashed, E extends { readonly _tag: string }>(spec: ModelSpec<S, E>, sent?: { has(h1: number, h2: number): boolean; add(h1: number, h2: number): void }, lazy = false) => {
+  const ctx = context(spec)
+  const fingerprint = fp(spec)
+  const canon = spec.representative ?? ((s: S) => s)
+  if (ctx.always.length > 31 || ctx.steps.length > 31 || ctx.sometimes.size > 31) throw new RangeError('at most 31 properties of each kind')
+  return (s: S): Expansion<S> => {
+    const en = spec.enabled(s)
+    const succ: Successor<S>[] = []
+    for (const e of en) {
+      const n = canon(spec.reduce(s, e))
+      let step = 0
+      ctx.steps.forEach((p, i) => { if (!p.holdsStep(s, e, n)) step |= 1 << i })
+      const h = fingerprint(n)
+      const omit = sent ? sent.has(h.h1, h.h2) : false
+      if (sent && !omit) sent.add(h.h1, h.h2)
+      const f = omit || lazy ? { inv: -1, some: -1 } : stateFlags(ctx, n)
+      succ.push({ h1: h.h1, h2: h.h2, state: omit ? undefined : n, inv: f.inv, step, some: f.some, cls: spec.fairness?.(e) })
+    }
+    return { dead: en.length === 0, succ }
+  }
+}
+
 interface Ctx<S, E> {
   readonly spec: ModelSpec<S & Hashed, E & { readonly _tag: string }>
   readonly always: ReadonlyArray<{ name: string; holds: (s: S) => boolean }>
@@ -134,13 +194,13 @@ const exhaustive = async <S extends Hashed, E extends { readonly _tag: string }>
   const edgeTo = new IntColumn()
   const edgeClass = new IntColumn()
   const classIds = new Map<string, number>()
-  const classOf = (e: E): number => {
-    const k = spec.fairness?.(e)
-    if (k === undefined) return -1
+  const classId = (k: string): number => {
     let id = classIds.get(k)
     if (id === undefined) classIds.set(k, (id = classIds.size))
     return id
   }
+  const expandLocal = expander(spec, undefined, true)
+  const pool = opts.pool
 
   const violations: Violation<E>[] = []
   const violated = new Set<string>()
@@ -173,10 +233,17 @@ const exhaustive = async <S extends Hashed, E extends { readonly _tag: string }>
     violated.add(v.property)
     violations.push(v)
   }
+  const sometimesList = [...ctx.sometimes.values()]
+  const checkFlags = (inv: number, some: number, index: number): void => {
+    if (inv !== 0)
+      ctx.always.forEach((p, pi) => {
+        if ((inv >>> pi) & 1 && !violated.has(p.name)) report({ property: p.name, kind: 'invariant', message: `invariant ${p.name} violated`, trace: traceTo(index) })
+      })
+    if (some !== 0) sometimesList.forEach((w, wi) => { if ((some >>> wi) & 1 && !w.trace) w.trace = traceTo(index) })
+  }
   const checkState = (s: S, index: number): void => {
-    for (const p of ctx.always)
-      if (!violated.has(p.name) && !p.holds(s)) report({ property: p.name, kind: 'invariant', message: `invariant ${p.name} violated`, trace: traceTo(index) })
-    for (const [name, w] of ctx.sometimes) if (!w.trace && w.holds(s)) w.trace = traceTo(index)
+    const f = stateFlags(ctx, s)
+    checkFlags(f.inv, f.some, index)
   }
 
   // DFS keeps states on its stack; BFS keeps a queue of states for the current and next levels.
@@ -199,11 +266,13 @@ const exhaustive = async <S extends Hashed, E extends { readonly _tag: string }>
 
   let head = 0
   let expanded = 0
+  let lastYield = 0
   const deadline = opts.timeoutMs !== undefined ? t0 + opts.timeoutMs : Infinity
   const pending = (): number => (strategy === 'bfs' ? queue.length - head : queue.length)
   while (pending() > 0) {
     if (stopOnViolation && violations.length > 0) break
-    if ((++expanded & 0x3fff) === 0) {
+    if (expanded - lastYield >= 0x4000) {
+      lastYield = expanded
       const now = Date.now()
       if (opts.onProgress && now - lastProgress >= progressEvery) {
         lastProgress = now
@@ -213,54 +282,68 @@ const exhaustive = async <S extends Hashed, E extends { readonly _tag: string }>
       if (opts.signal?.aborted) { stopReason = 'interrupted'; break }
       if (now > deadline) { stopReason = `time limit ${opts.timeoutMs} ms reached`; break }
     }
-    let s: S
-    let index: number
-    if (strategy === 'bfs') {
-      s = queue[head]!
-      index = queueIdx[head]!
-      queue[head] = undefined as unknown as S
-      head++
-      if (head > 65536 && head * 2 > queue.length) {
-        queue.splice(0, head)
-        queueIdx.splice(0, head)
-        head = 0
-      }
-    } else {
-      s = queue.pop()!
-      index = queueIdx.pop()!
+    // Take the next batch of states; a pool expands them in parallel, the results are merged in queue order,
+    // so every count, index and counterexample is the one a sequential run produces.
+    const batch: { s: S; index: number }[] = []
+    const want = strategy === 'bfs' && pool ? Math.min(pending(), pool.batchSize) : 1
+    for (let b = 0; b < want; b++) {
+      if (strategy === 'bfs') {
+        batch.push({ s: queue[head]!, index: queueIdx[head]! })
+        queue[head] = undefined as unknown as S
+        head++
+      } else batch.push({ s: queue.pop()!, index: queueIdx.pop()! })
     }
-    const d = depthOf.at(index)
-    if (d > maxDepthSeen) maxDepthSeen = d
-    const en = spec.enabled(s)
-    if (wantGraph) edgeStart.push(edgeTo.length)
-    if (en.length === 0) {
-      if (checkDeadlock && !(spec.isTerminal?.(s) ?? false))
-        report({ property: 'deadlock', kind: 'deadlock', message: 'no event is enabled and the state is not an accepted end state', trace: traceTo(index) })
-      continue
+    if (strategy === 'bfs' && head > 65536 && head * 2 > queue.length) {
+      queue.splice(0, head)
+      queueIdx.splice(0, head)
+      head = 0
     }
-    if (d >= maxDepth) { cut = true; continue }
-    for (let k = 0; k < en.length; k++) {
-      const e = en[k]!
-      const n = canon(spec.reduce(s, e))
-      generated++
-      for (const p of ctx.steps)
-        if (!violated.has(p.name) && !p.holdsStep(s, e, n))
-          report({ property: p.name, kind: 'step', message: `step property ${p.name} violated by ${spec.formatEvent?.(e) ?? e._tag}`, trace: extend(traceTo(index), e) })
-      const h = fingerprint(n)
-      const newIndex = parent.length
-      const old = seen.add(h.h1, h.h2, newIndex)
-      if (wantGraph) {
-        edgeTo.push(old >= 0 ? old : newIndex)
-        edgeClass.push(classOf(e))
+    expanded += batch.length
+    const expansions = pool
+      ? await pool.expand(batch.map((b) => (depthOf.at(b.index) >= maxDepth ? undefined : b.s)))
+      : batch.map((b) => (depthOf.at(b.index) >= maxDepth && spec.enabled(b.s).length > 0 ? undefined : expandLocal(b.s)))
+    for (let bi = 0; bi < batch.length; bi++) {
+      if (stopOnViolation && violations.length > 0) break
+      const { s, index } = batch[bi]!
+      const x = expansions[bi]
+      const d = depthOf.at(index)
+      if (d > maxDepthSeen) maxDepthSeen = d
+      if (wantGraph) edgeStart.push(edgeTo.length)
+      if (x === undefined) { cut = true; continue }
+      if (x.dead) {
+        if (checkDeadlock && !(spec.isTerminal?.(s) ?? false))
+          report({ property: 'deadlock', kind: 'deadlock', message: 'no event is enabled and the state is not an accepted end state', trace: traceTo(index) })
+        continue
       }
-      if (old >= 0) continue
-      parent.push(index)
-      via.push(k)
-      depthOf.push(d + 1)
-      queue.push(n)
-      queueIdx.push(newIndex)
-      checkState(n, newIndex)
-      if (seen.size >= maxStates) { stopReason = `state limit ${maxStates} reached`; break }
+      if (d >= maxDepth) { cut = true; continue }
+      for (let k = 0; k < x.succ.length; k++) {
+        const y = x.succ[k]!
+        generated++
+        if (y.step !== 0)
+          ctx.steps.forEach((p, pi) => {
+            if ((y.step >>> pi) & 1 && !violated.has(p.name)) {
+              const e = spec.enabled(s)[k]!
+              report({ property: p.name, kind: 'step', message: `step property ${p.name} violated by ${spec.formatEvent?.(e) ?? e._tag}`, trace: extend(traceTo(index), e) })
+            }
+          })
+        const newIndex = parent.length
+        const old = seen.add(y.h1, y.h2, newIndex)
+        if (wantGraph) {
+          edgeTo.push(old >= 0 ? old : newIndex)
+          edgeClass.push(y.cls === undefined ? -1 : classId(y.cls))
+        }
+        if (old >= 0) continue
+        if (y.state === undefined) throw new Error('internal: a worker withheld a state the checker has not seen')
+        parent.push(index)
+        via.push(k)
+        depthOf.push(d + 1)
+        queue.push(y.state)
+        queueIdx.push(newIndex)
+        if (y.inv === -1) checkState(y.state, newIndex)
+        else checkFlags(y.inv, y.some, newIndex)
+        if (seen.size >= maxStates) { stopReason = `state limit ${maxStates} reached`; break }
+      }
+      if (stopReason) break
     }
     if (stopReason) break
   }
