@@ -81,7 +81,8 @@ const printResult = (r: CheckResult<E>, spec: AnySpec, token: (t: Trace<E>) => s
   const out = (s: string): void => void process.stdout.write(s + '\n')
   out(`model ${r.model} (${r.strategy}): ${r.status.toUpperCase()}${r.reason ? ` — ${r.reason}` : ''}`)
   out(`  ${fmtInt(r.distinct)} distinct states, ${fmtInt(r.generated)} generated, depth ${r.maxDepth}, ${(r.elapsedMs / 1000).toFixed(2)} s` +
-    (r.distinct > 0 && r.elapsedMs > 0 ? `, ${fmtInt(Math.round((r.distinct / r.elapsedMs) * 1000))} distinct/s` : ''))
+    (r.distinct > 0 && r.elapsedMs > 0 ? `, ${fmtInt(Math.round((r.distinct / r.elapsedMs) * 1000))} distinct/s` : '') +
+    (r.bytesPerState ? `, ${r.bytesPerState} bytes/state, fingerprint collision probability ≤ ${r.collisionProbability!.toExponential(1)}` : ''))
   for (const p of spec.properties) {
     const v = r.violations.find((x) => x.property === p.name)
     const sw = r.sometimes.find((x) => x.property === p.name)
@@ -174,7 +175,10 @@ export const checkCommand: Command = {
     if (flags.itf?.[0] && r.violations[0]) writeFileSync(flags.itf[0], JSON.stringify(itf(spec, r.violations[0].trace, r.violations[0]), null, 1) + '\n')
     if (flags.json) process.stdout.write(JSON.stringify({ params, ...(bug ? { bug } : {}), ...(resultJson(r, spec, tok) as object) }, null, 1) + '\n')
     else printResult(r, spec, tok)
-    return r.status === 'violated' ? EXIT.finding : r.status === 'ok' ? EXIT.ok : EXIT.incomplete
+    // An exhaustive run that never reached a sometimes-witness has found an over-constrained model.
+    const unreached = r.status === 'ok' ? r.sometimes.filter((x) => !x.reached) : []
+    if (unreached.length && !flags.json) process.stdout.write(`sometimes-witness never reached in an exhaustive run (the model is over-constrained): ${unreached.map((x) => x.property).join(', ')}\n`)
+    return r.status === 'violated' || unreached.length ? EXIT.finding : r.status === 'ok' ? EXIT.ok : EXIT.incomplete
   },
 }
 
@@ -252,7 +256,7 @@ to violate one. exit: 0 as expected, 1 otherwise, 3 if a check was incomplete`,
         const detail = r.violations.length > 0
           ? `violates ${r.violations.map((v) => `${v.property} (${v.trace.events.length} events)`).join(', ')}`
           : `${spec.properties.length + (spec.stepProperties?.length ?? 0)} properties hold${unreached.length ? `; sometimes not reached: ${unreached.join(', ')}` : ''}`
-        const expected = bug ? r.status === 'violated' : r.status === 'ok'
+        const expected = bug ? r.status === 'violated' : r.status === 'ok' && unreached.length === 0
         rows.push({ model: m.id, variant: bug ?? '(fixed)', status: r.status, distinct: r.distinct, generated: r.generated, depth: r.maxDepth, seconds: r.elapsedMs / 1000, detail, expected })
         if (r.reason === 'interrupted') break
       }

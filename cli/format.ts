@@ -86,6 +86,10 @@ export const itf = (spec: AnySpec, t: Trace<E>, violation: Violation<E>): unknow
 }
 
 export const resultJson = (r: CheckResult<E>, spec: AnySpec, token: (t: Trace<E>) => string): unknown => ({
+  result: r.status === 'violated' ? 'violation' : r.status === 'ok' && r.sometimes.some((s) => !s.reached) ? 'violation' : r.status,
+  distinctStates: r.distinct,
+  generatedStates: r.generated,
+  seconds: r.elapsedMs / 1000,
   ...r,
   violations: r.violations.map((v) => ({
     property: v.property, kind: v.kind, message: v.message, length: v.trace.events.length,

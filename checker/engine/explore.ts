@@ -102,6 +102,10 @@ export interface CheckResult<E> {
   readonly elapsedMs: number
   readonly violations: ReadonlyArray<Violation<E>>
   readonly sometimes: ReadonlyArray<{ readonly property: string; readonly reached: boolean; readonly trace?: Trace<E> }>
+  /** Bytes the checker holds per distinct state (fingerprint table + parent/event/depth columns + liveness edges). */
+  readonly bytesPerState?: number
+  /** TLC's optimistic estimate that two distinct states shared a 64-bit fingerprint: n·(generated − n) / 2^64. */
+  readonly collisionProbability?: number
   /** Which eventually-properties were checked (needs a complete BFS) and how. */
   readonly eventually: ReadonlyArray<{ readonly property: string; readonly checked: boolean }>
 }
@@ -361,6 +365,9 @@ const exhaustive = async <S extends Hashed, E extends { readonly _tag: string }>
   } else for (const p of eventuallyProps) eventually.push({ property: p.name, checked: false })
 
   const status = violations.length > 0 ? 'violated' : complete ? 'ok' : 'incomplete'
+  const n = seen.size
+  const bytes = seen.bytes + (parent.data.length + via.data.length + depthOf.data.length) * 4 +
+    (wantGraph ? (edgeStart.data.length + edgeTo.data.length + edgeClass.data.length) * 4 : 0)
   const reason = stopReason ?? (cut ? `depth limit ${maxDepth} cut off states` : undefined)
   return {
     model: spec.id,
@@ -371,6 +378,8 @@ const exhaustive = async <S extends Hashed, E extends { readonly _tag: string }>
     generated,
     maxDepth: maxDepthSeen,
     elapsedMs: Date.now() - t0,
+    bytesPerState: n > 0 ? Math.round(bytes / n) : 0,
+    collisionProbability: (n * Math.max(0, generated - n)) / 2 ** 64,
     violations,
     sometimes: [...ctx.sometimes].map(([property, w]) => (w.trace ? { property, reached: true, trace: w.trace } : { property, reached: false })),
     eventually,
