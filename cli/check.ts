@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs'
 import { check, type CheckOptions, type CheckResult, type Strategy, type Trace } from '../checker/engine/explore.js'
 import { minimize } from '../checker/engine/minimize.js'
 import { createPool } from '../checker/runtime/pool.js'
+import { readCheckpoint, writeCheckpoint } from '../checker/runtime/snapshot.js'
 import { buildModel, models, ModelError, type AnySpec } from '../models/registry.js'
 import { EXIT, UsageError, type Command } from './command.js'
 import { decodeToken, encodeToken, itf, resultJson, timeline, tokenTrace } from './format.js'
@@ -121,6 +122,8 @@ options:
   --walk-length N      random strategy: events per walk (default 100)
   --all                report the first violation of every property, not only the first one
   --minimize           shrink each counterexample (useful with dfs/random)
+  --checkpoint DIR     when the run stops early (Ctrl-C, --timeout), save it to DIR/virq-checkpoint.json (BFS)
+  --resume DIR         continue a checkpointed run; no state explored before the checkpoint is re-generated
   --json               machine-readable result on stdout
   --itf FILE           write the first counterexample as ITF JSON
   --replay TOKEN       re-execute a counterexample token and print its timeline
@@ -133,14 +136,18 @@ export const checkCommand: Command = {
   summary: 'model-check a model: every interleaving, shortest counterexamples',
   usage: CHECK_USAGE,
   run: async (args) => {
-    const { flags, positional } = parseArgs(args, ['param', 'bug', 'strategy', 'max-states', 'max-depth', 'timeout', 'seed', 'walks', 'walk-length', 'itf', 'replay', 'workers'], ['json', 'progress', 'all', 'minimize'], 'check')
+    const { flags, positional } = parseArgs(args, ['param', 'bug', 'strategy', 'max-states', 'max-depth', 'timeout', 'seed', 'walks', 'walk-length', 'itf', 'replay', 'workers', 'checkpoint', 'resume'], ['json', 'progress', 'all', 'minimize'], 'check')
     const token = flags.replay?.[0]
     const decoded = token ? wrap(() => decodeToken(token)) : undefined
-    const id = positional[0] ?? decoded?.m
+    const resumeDir = flags.resume?.[0]
+    const resumed = resumeDir ? wrap(() => { try { return readCheckpoint(resumeDir) } catch (e) { throw new UsageError((e as Error).message) } }) : undefined
+    const id = positional[0] ?? decoded?.m ?? resumed?.meta.model
     if (!id) throw new UsageError("missing <model> (see 'virq models')")
     if (positional.length > 1) throw new UsageError(`unexpected argument '${positional[1]}'`)
-    const bug = flags.bug?.[0] ?? decoded?.b
-    const { params, spec } = wrap(() => buildModel(id, decoded && !flags.param ? decoded.p : paramsOf(flags.param), bug))
+    const bug = flags.bug?.[0] ?? decoded?.b ?? resumed?.meta.bug
+    const { params, spec } = wrap(() => buildModel(id, decoded && !flags.param ? decoded.p : resumed && !flags.param ? resumed.meta.params : paramsOf(flags.param), bug))
+    if (resumed && (resumed.meta.model !== id || JSON.stringify(resumed.meta.params) !== JSON.stringify(params) || resumed.meta.bug !== bug))
+      throw new UsageError(`the checkpoint in ${resumeDir} is of ${resumed.meta.model} ${JSON.stringify(resumed.meta.params)}${resumed.meta.bug ? ` bug ${resumed.meta.bug}` : ''}, not of this run`)
     const tok = (t: Trace<E>): string => encodeToken(id, params, bug, spec, t)
     if (decoded) {
       if (decoded.m !== id) throw new UsageError(`the token is for model '${decoded.m}', not '${id}'`)
@@ -160,6 +167,11 @@ export const checkCommand: Command = {
       ...(flags.walks ? { walks: int(flags.walks[0], 'walks', 1)! } : {}),
       ...(flags['walk-length'] ? { walkLength: int(flags['walk-length'][0], 'walk-length', 1)! } : {}),
       stopOnViolation: !flags.all,
+      ...(resumed ? { resume: resumed.snapshot } : {}),
+      ...(flags.checkpoint?.[0] ? { onSnapshot: (snap) => {
+        const f = writeCheckpoint(flags.checkpoint![0]!, { model: id, params, ...(bug ? { bug } : {}) }, snap)
+        process.stderr.write(`virq: checkpoint of ${snap.parent.length.toLocaleString('en-US')} states written to ${f}; continue with --resume ${flags.checkpoint![0]}\n`)
+      } } : {}),
       onProgress: progressPrinter(Boolean(flags.progress) || (process.stderr.isTTY ?? false)),
     }
     const workers = int(flags.workers?.[0], 'workers', 1) ?? 1
@@ -173,6 +185,8 @@ export const checkCommand: Command = {
     }
     if (flags.minimize) r = { ...r, violations: r.violations.map((v) => ({ ...v, trace: minimize(spec, v.trace, v.property, v.kind) })) }
     if (flags.itf?.[0] && r.violations[0]) writeFileSync(flags.itf[0], JSON.stringify(itf(spec, r.violations[0].trace, r.violations[0]), null, 1) + '\n')
+    if (r.resumedFrom !== undefined && !flags.json)
+      process.stdout.write(`resumed: ${r.resumedFrom.toLocaleString('en-US')} states restored from the checkpoint (not re-generated), ${(r.distinct - r.resumedFrom).toLocaleString('en-US')} new in this run\n`)
     if (flags.json) process.stdout.write(JSON.stringify({ params, ...(bug ? { bug } : {}), ...(resultJson(r, spec, tok) as object) }, null, 1) + '\n')
     else printResult(r, spec, tok)
     // An exhaustive run that never reached a sometimes-witness has found an over-constrained model.

@@ -48,6 +48,11 @@ export class FingerprintSet {
     }
   }
 
+  /** Visit every (h1, h2, index). */
+  forEach(f: (h1: number, h2: number, index: number) => void): void {
+    for (let j = 0; j < this.idx.length; j++) if (this.idx[j] !== 0) f(this.h1s[j]!, this.h2s[j]!, this.idx[j]! - 1)
+  }
+
   /** Bytes held by the table. */
   get bytes(): number {
     return (this.mask + 1) * 12

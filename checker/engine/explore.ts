@@ -36,6 +36,29 @@ export interface CheckOptions {
   readonly signal?: AbortSignal
   /** Expand BFS batches in parallel (checker/runtime/pool.ts); results are identical to a sequential run. */
   readonly pool?: ExpansionPool<any>
+  /** BFS: continue from a snapshot taken by an earlier, interrupted run of the same model and parameters. */
+  readonly resume?: Snapshot
+  /** BFS: called with a snapshot when the run stops early at a state boundary (Ctrl-C or the time limit). */
+  readonly onSnapshot?: (s: Snapshot) => void
+}
+
+/** Everything a BFS needs to continue: the explored graph as index columns, the frontier as indices. */
+export interface Snapshot {
+  readonly version: 1
+  readonly model: string
+  readonly generated: number
+  readonly maxDepth: number
+  readonly cut: boolean
+  readonly parent: Int32Array
+  readonly via: Int32Array
+  readonly depth: Int32Array
+  /** (h1, h2) per state index */
+  readonly fingerprints: Int32Array
+  /** the BFS queue, in order */
+  readonly pending: Int32Array
+  readonly edges?: { readonly start: Int32Array; readonly to: Int32Array; readonly cls: Int32Array; readonly classes: ReadonlyArray<string> }
+  /** sometimes-property → index of the first state that witnessed it */
+  readonly sometimes: Readonly<Record<string, number>>
 }
 
 /** A pool that expands states elsewhere (worker threads): checker/runtime/pool.ts. */
@@ -102,6 +125,8 @@ export interface CheckResult<E> {
   readonly elapsedMs: number
   readonly violations: ReadonlyArray<Violation<E>>
   readonly sometimes: ReadonlyArray<{ readonly property: string; readonly reached: boolean; readonly trace?: Trace<E> }>
+  /** When resumed: distinct states restored from the snapshot (not re-generated). */
+  readonly resumedFrom?: number
   /** Bytes the checker holds per distinct state (fingerprint table + parent/event/depth columns + liveness edges). */
   readonly bytesPerState?: number
   /** TLC's optimistic estimate that two distinct states shared a 64-bit fingerprint: n·(generated − n) / 2^64. */
@@ -162,14 +187,14 @@ interface Ctx<S, E> {
   readonly spec: ModelSpec<S & Hashed, E & { readonly _tag: string }>
   readonly always: ReadonlyArray<{ name: string; holds: (s: S) => boolean }>
   readonly steps: ReadonlyArray<{ name: string; holdsStep: (b: S, e: E, a: S) => boolean }>
-  readonly sometimes: Map<string, { holds: (s: S) => boolean; trace?: Trace<E> }>
+  readonly sometimes: Map<string, { holds: (s: S) => boolean; trace?: Trace<E>; index?: number }>
 }
 
 const context = <S extends Hashed, E extends { readonly _tag: string }>(spec: ModelSpec<S, E>): Ctx<S, E> => ({
   spec,
   always: spec.properties.filter((p) => p.expectation === 'always'),
   steps: spec.stepProperties ?? [],
-  sometimes: new Map(spec.properties.filter((p) => p.expectation === 'sometimes').map((p) => [p.name, { holds: p.holds }])),
+  sometimes: new Map(spec.properties.filter((p) => p.expectation === 'sometimes').map((p) => [p.name, { holds: p.holds } as { holds: (s: S) => boolean; trace?: Trace<E>; index?: number }])),
 })
 
 /** BFS or DFS over the whole reachable space (up to the bounds). */
@@ -243,7 +268,7 @@ const exhaustive = async <S extends Hashed, E extends { readonly _tag: string }>
       ctx.always.forEach((p, pi) => {
         if ((inv >>> pi) & 1 && !violated.has(p.name)) report({ property: p.name, kind: 'invariant', message: `invariant ${p.name} violated`, trace: traceTo(index) })
       })
-    if (some !== 0) sometimesList.forEach((w, wi) => { if ((some >>> wi) & 1 && !w.trace) w.trace = traceTo(index) })
+    if (some !== 0) sometimesList.forEach((w, wi) => { if ((some >>> wi) & 1 && !w.trace) { w.trace = traceTo(index); w.index = index } })
   }
   const checkState = (s: S, index: number): void => {
     const f = stateFlags(ctx, s)
@@ -256,7 +281,43 @@ const exhaustive = async <S extends Hashed, E extends { readonly _tag: string }>
   const progressEvery = opts.progressEveryMs ?? 2000
   const queue: S[] = []
   const queueIdx: number[] = []
-  inits.forEach((s, k) => {
+  const resume = opts.resume
+  if (resume && strategy === 'bfs') {
+    if (resume.model !== spec.id) throw new Error(`the snapshot is of model ${resume.model}, not ${spec.id}`)
+    const n = resume.parent.length
+    for (let i = 0; i < n; i++) {
+      parent.push(resume.parent[i]!)
+      via.push(resume.via[i]!)
+      depthOf.push(resume.depth[i]!)
+      if (seen.add(resume.fingerprints[2 * i]!, resume.fingerprints[2 * i + 1]!, i) >= 0) throw new Error('corrupt snapshot: duplicate fingerprint')
+    }
+    generated = resume.generated
+    maxDepthSeen = resume.maxDepth
+    cut = resume.cut
+    if (resume.edges && wantGraph) {
+      resume.edges.classes.forEach((k) => classId(k))
+      for (const x of resume.edges.start) edgeStart.push(x)
+      for (const x of resume.edges.to) edgeTo.push(x)
+      for (const x of resume.edges.cls) edgeClass.push(x)
+    }
+    // Rebuild the frontier's states by replaying their paths from the parent pointers (shared prefixes once).
+    const memo = new Map<number, S>()
+    const stateOf = (i: number): S => {
+      const path: number[] = []
+      let j = i
+      while (!memo.has(j) && parent.at(j) >= 0) { path.push(j); j = parent.at(j) }
+      let st = memo.get(j) ?? inits[via.at(j)]!
+      memo.set(j, st)
+      for (let k = path.length - 1; k >= 0; k--) {
+        const idx = path[k]!
+        st = canon(spec.reduce(st, spec.enabled(st)[via.at(idx)]!))
+        memo.set(idx, st)
+      }
+      return st
+    }
+    for (const i of resume.pending) { queue.push(stateOf(i)); queueIdx.push(i) }
+    for (const [name, w] of ctx.sometimes) { const i = resume.sometimes[name]; if (i !== undefined) { w.trace = traceTo(i); w.index = i } }
+  } else inits.forEach((s, k) => {
     generated++
     const h = fingerprint(s)
     if (seen.add(h.h1, h.h2, parent.length) >= 0) return
@@ -267,6 +328,7 @@ const exhaustive = async <S extends Hashed, E extends { readonly _tag: string }>
     queueIdx.push(parent.length - 1)
     checkState(s, parent.length - 1)
   })
+  const restored = resume ? resume.parent.length : 0
 
   let head = 0
   let expanded = 0
@@ -352,6 +414,19 @@ const exhaustive = async <S extends Hashed, E extends { readonly _tag: string }>
     if (stopReason) break
   }
   const complete = !stopReason && !cut && !(stopOnViolation && violations.length > 0)
+  // A stop at the top of the loop (Ctrl-C, time limit) is at a state boundary: everything before head is done.
+  if (opts.onSnapshot && strategy === 'bfs' && stopReason && !stopReason.startsWith('state limit') && violations.length === 0) {
+    const n = parent.length
+    const fps = new Int32Array(2 * n)
+    seen.forEach((h1, h2, i) => { fps[2 * i] = h1; fps[2 * i + 1] = h2 })
+    opts.onSnapshot({
+      version: 1, model: spec.id, generated, maxDepth: maxDepthSeen, cut,
+      parent: parent.data.slice(0, n), via: via.data.slice(0, n), depth: depthOf.data.slice(0, n), fingerprints: fps,
+      pending: Int32Array.from(queueIdx.slice(head)),
+      ...(wantGraph ? { edges: { start: edgeStart.data.slice(0, edgeStart.length), to: edgeTo.data.slice(0, edgeTo.length), cls: edgeClass.data.slice(0, edgeClass.length), classes: [...classIds.keys()] } } : {}),
+      sometimes: Object.fromEntries([...ctx.sometimes].flatMap(([k, w]) => (w.index !== undefined ? [[k, w.index]] : []))),
+    })
+  }
   const eventually: { property: string; checked: boolean }[] = []
   if (wantGraph && complete) {
     // BFS pops states in index order, so edgeStart[i] belongs to state i.
@@ -379,6 +454,7 @@ const exhaustive = async <S extends Hashed, E extends { readonly _tag: string }>
     maxDepth: maxDepthSeen,
     elapsedMs: Date.now() - t0,
     bytesPerState: n > 0 ? Math.round(bytes / n) : 0,
+    ...(resume ? { resumedFrom: restored } : {}),
     collisionProbability: (n * Math.max(0, generated - n)) / 2 ** 64,
     violations,
     sometimes: [...ctx.sometimes].map(([property, w]) => (w.trace ? { property, reached: true, trace: w.trace } : { property, reached: false })),
