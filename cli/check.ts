@@ -59,7 +59,8 @@ const fmtInt = (n: number): string => n.toLocaleString('en-US')
 const progressPrinter = (enabled: boolean) => (p: { distinct: number; generated: number; depth: number; queued: number; elapsedMs: number }): void => {
   if (!enabled) return
   const rate = p.elapsedMs > 0 ? Math.round((p.distinct / p.elapsedMs) * 1000) : 0
-  process.stderr.write(`  … ${fmtInt(p.distinct)} distinct, ${fmtInt(p.generated)} generated, depth ${p.depth}, ${fmtInt(p.queued)} queued, ${fmtInt(rate)} states/s\n`)
+  const mem = Math.round(process.memoryUsage().rss / 2 ** 20)
+  process.stderr.write(`  … ${(p.elapsedMs / 1000).toFixed(0)} s: ${fmtInt(p.distinct)} distinct, ${fmtInt(p.generated)} generated, depth ${p.depth}, frontier ${fmtInt(p.queued)}, ${fmtInt(rate)} states/s, RSS ${mem} MiB\n`)
 }
 
 /** Run a check with Ctrl-C handling: the first SIGINT stops cleanly and returns the partial result. */
@@ -173,6 +174,7 @@ export const checkCommand: Command = {
         process.stderr.write(`virq: checkpoint of ${snap.parent.length.toLocaleString('en-US')} states written to ${f}; continue with --resume ${flags.checkpoint![0]}\n`)
       } } : {}),
       onProgress: progressPrinter(Boolean(flags.progress) || (process.stderr.isTTY ?? false)),
+      progressEveryMs: 1000,
     }
     const workers = int(flags.workers?.[0], 'workers', 1) ?? 1
     if (workers > 16) throw new UsageError('--workers must be at most 16')

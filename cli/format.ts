@@ -5,8 +5,38 @@ import type { Hashed } from '../model/core/hash.js'
 
 type E = { readonly _tag: string }
 
-/** One line per step: step number, the actor in its own column, the event. A lasso's cycle is marked. */
+/** Leaf values of a state by path (`vcpus.1.ifFlag`), without the cached hashes. */
+const leaves = (x: unknown, path = '', out = new Map<string, string>()): Map<string, string> => {
+  if (x === null || typeof x !== 'object') {
+    out.set(path, String(x))
+    return out
+  }
+  const items = (x as { items?: unknown }).items
+  if (Array.isArray(items)) items.forEach((v, i) => leaves(v, path ? `${path}.${i}` : String(i), out))
+  else if (Array.isArray(x) || ArrayBuffer.isView(x)) Array.from(x as ArrayLike<unknown>).forEach((v, i) => leaves(v, `${path}[${i}]`, out))
+  else for (const [k, v] of Object.entries(x)) if (k !== 'h1' && k !== 'h2') leaves(v, path ? `${path}.${k}` : k, out)
+  return out
+}
+
+/** What changed from one state to the next, as `path: old → new`, at most `max` entries. */
+export const stateDiff = (a: unknown, b: unknown, max = 6): string => {
+  const la = leaves(a)
+  const lb = leaves(b)
+  const out: string[] = []
+  for (const [k, v] of lb) if (la.get(k) !== v) out.push(`${k}: ${la.get(k) ?? '∅'} → ${v}`)
+  return out.length > max ? [...out.slice(0, max), `… ${out.length - max} more`].join('; ') : out.join('; ')
+}
+
+/** One line per step: step number, the actor in its own column, the event, and what it changed. A lasso's cycle is marked. */
 export const timeline = (spec: AnySpec, t: Trace<E>): string => {
+  const canon = spec.representative ?? ((s: Hashed) => s)
+  const diffs: string[] = []
+  let st = canon(spec.initStates()[t.init]!)
+  for (const e of t.events) {
+    const n = canon(spec.reduce(st, e))
+    diffs.push(stateDiff(st, n))
+    st = n
+  }
   const fmt = spec.formatEvent ?? ((e: E) => JSON.stringify(e))
   const actor = spec.actorOf ?? (() => '')
   const actors = t.events.map((e) => actor(e))
@@ -16,6 +46,7 @@ export const timeline = (spec: AnySpec, t: Trace<E>): string => {
   t.events.forEach((e, i) => {
     if (t.loopStart === i) lines.push(`  ${''.padStart(4)}  ${''.padEnd(w)}  ── cycle starts; it repeats forever ──`)
     lines.push(`  ${String(i + 1).padStart(4)}  ${actors[i]!.padEnd(w)}  ${fmt(e)}`)
+    if (diffs[i]) lines.push(`  ${''.padStart(4)}  ${''.padEnd(w)}    ${diffs[i]}`)
   })
   if (t.loopStart !== undefined) lines.push(`  ${''.padStart(4)}  ${''.padEnd(w)}  ── back to the state before step ${t.loopStart + 1} ──`)
   return lines.join('\n')
