@@ -224,3 +224,12 @@ test('CLI --checkpoint/--resume: twophase rms=8 stopped by --timeout 1 resumes t
   const wrong = virq('check', 'twophase', '--param', 'rms=7', '--resume', dir)
   assert.equal(wrong.status, 2)
 })
+
+test('timeline: each step lists exactly the fields it changed', async () => {
+  const { stateDiff, timeline } = await import('../cli/format.js')
+  const a = CR.make({ x: 1 })
+  assert.equal(stateDiff(a, CR.set(a, 'x', 2)), 'x: 1 → 2')
+  assert.equal(stateDiff(a, a), '')
+  const t = timeline(counter() as never, { init: 0, events: [{ _tag: 'Inc' }, { _tag: 'Inc' }] })
+  assert.match(t, /1 +\{"_tag":"Inc"\}\n +x: 0 → 1\n +2 +\{"_tag":"Inc"\}\n +x: 1 → 2/)
+})
