@@ -238,13 +238,20 @@ export const modelsCommand: Command = {
   run: async (args) => {
     const { flags } = parseArgs(args, [], ['json'], 'models')
     if (flags.json) {
-      process.stdout.write(JSON.stringify(models.map((m) => ({ id: m.id, description: m.description, params: m.params, bugs: m.bugs })), null, 1) + '\n')
+      const props = (id: string) => {
+        const { spec } = buildModel(id, {})
+        return [...spec.properties.map((p) => ({ name: p.name, expectation: p.expectation, description: p.description, source: p.source })),
+          ...(spec.stepProperties ?? []).map((p) => ({ name: p.name, expectation: 'always' as const, kind: 'step', description: p.description, source: p.source }))]
+      }
+      process.stdout.write(JSON.stringify(models.map((m) => ({ id: m.id, description: m.description, params: m.params, properties: props(m.id), bugs: m.bugs })), null, 1) + '\n')
       return EXIT.ok
     }
     for (const m of models) {
       process.stdout.write(`${m.id}\n  ${m.description}\n`)
       for (const p of m.params) process.stdout.write(`  --param ${`${p.name}=N`.padEnd(12)} ${p.description} (default ${p.default}, ${p.min}..${p.max})\n`)
       for (const b of m.bugs) process.stdout.write(`  --bug ${b.id.padEnd(14)} ${b.description}${b.commit ? ` [${b.commit}]` : ''}\n`)
+      const { spec } = buildModel(m.id, {})
+      process.stdout.write(`  properties: ${[...spec.properties.map((p) => `${p.name} (${p.expectation})`), ...(spec.stepProperties ?? []).map((p) => `${p.name} (always, step)`)].join(', ')}\n`)
       process.stdout.write('\n')
     }
     return EXIT.ok

@@ -233,3 +233,15 @@ test('timeline: each step lists exactly the fields it changed', async () => {
   const t = timeline(counter() as never, { init: 0, events: [{ _tag: 'Inc' }, { _tag: 'Inc' }] })
   assert.match(t, /1 +\{"_tag":"Inc"\}\n +x: 0 → 1\n +2 +\{"_tag":"Inc"\}\n +x: 1 → 2/)
 })
+
+test('virq models --json lists every model with parameters (default, range), properties and bug variants', () => {
+  const r = virq('models', '--json')
+  assert.equal(r.status, 0, r.stderr)
+  const list = JSON.parse(r.stdout) as { id: string; params: { name: string; default: number; min: number; max: number }[]; properties: { name: string; expectation: string; source: string }[]; bugs: unknown[] }[]
+  const tp = list.find((m) => m.id === 'twophase')!
+  assert.deepEqual(tp.params.map((p) => p.name), ['rms', 'symmetry'])
+  assert.deepEqual(tp.properties.map((p) => p.name), ['consistent', 'type-ok', 'all-committed-reachable'])
+  const x86 = list.find((m) => m.id === 'x86-irqchip')!
+  assert.ok(x86.properties.some((p) => p.name === 'eoi-clears-highest-isr' && p.source.length > 0))
+  assert.ok(x86.params.every((p) => p.min <= p.default && p.default <= p.max))
+})
