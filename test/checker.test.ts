@@ -245,3 +245,32 @@ test('virq models --json lists every model with parameters (default, range), pro
   assert.ok(x86.properties.some((p) => p.name === 'eoi-clears-highest-isr' && p.source.length > 0))
   assert.ok(x86.params.every((p) => p.min <= p.default && p.default <= p.max))
 })
+
+// A graph on which a depth-bounded DFS with a visited set would wrongly say "no violation": the long branch
+// (explored first) reaches X at the depth bound and marks it visited; the short branch then skips X, so the
+// violation two steps from the root is never expanded. The checker must not call that run "ok".
+interface G { readonly at: number }
+const GR = recordType<G>('Graph', ['at'])
+type GE = { readonly _tag: 'Go'; readonly to: number }
+// short: 0 -> 5 -> 10 (X); long: 0 -> 1 -> 2 -> 3 -> 10 (X); 10 -> 99 (bad). DFS pops the long branch first
+// (the last pushed), reaches X at depth 4 = the bound, so X is visited but not expanded; 5 then skips X.
+const edges: Record<number, number[]> = { 0: [5, 1], 5: [10], 1: [2], 2: [3], 3: [10], 10: [99], 99: [] }
+const graph: ModelSpec<G & Hashed, GE> = {
+  id: 'graph',
+  initStates: () => [GR.make({ at: 0 })],
+  enabled: (s) => (edges[s.at] ?? []).map((to) => ({ _tag: 'Go', to })),
+  reduce: (s, e) => GR.set(s, 'at', e.to),
+  properties: [{ name: 'not-bad', expectation: 'always', description: '', source: 'test', holds: (s) => s.at !== 99 }],
+  isTerminal: () => true,
+}
+
+test('depth bounds: a bounded DFS that misses a shallow violation reports incomplete, never ok; BFS with the same bound finds it at depth 3', async () => {
+  const dfs = await check(graph, { strategy: 'dfs', maxDepth: 4 })
+  assert.equal(dfs.violations.length, 0, 'the long branch hid X from the short one')
+  assert.equal(dfs.status, 'incomplete')
+  const bfs = await check(graph, { strategy: 'bfs', maxDepth: 4 })
+  assert.equal(bfs.status, 'violated')
+  assert.deepEqual(bfs.violations[0]!.trace.events.map((e) => e.to), [5, 10, 99])
+  const full = await check(graph, { strategy: 'dfs' })
+  assert.equal(full.status, 'violated')
+})
