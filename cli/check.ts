@@ -128,6 +128,7 @@ options:
   --json               machine-readable result on stdout
   --itf FILE           write the first counterexample as ITF JSON
   --replay TOKEN       re-execute a counterexample token and print its timeline
+  --replay-itf FILE    read an ITF trace (as --itf writes it) back and check it against the model step by step
   --progress           print progress on stderr every 2 s (default when stderr is a terminal)
 
 exit: 0 all properties hold, 1 a property is violated, 2 usage error, 3 incomplete (bound hit or Ctrl-C)`
@@ -137,7 +138,7 @@ export const checkCommand: Command = {
   summary: 'model-check a model: every interleaving, shortest counterexamples',
   usage: CHECK_USAGE,
   run: async (args) => {
-    const { flags, positional } = parseArgs(args, ['param', 'bug', 'strategy', 'max-states', 'max-depth', 'timeout', 'seed', 'walks', 'walk-length', 'itf', 'replay', 'workers', 'checkpoint', 'resume'], ['json', 'progress', 'all', 'minimize'], 'check')
+    const { flags, positional } = parseArgs(args, ['param', 'bug', 'strategy', 'max-states', 'max-depth', 'timeout', 'seed', 'walks', 'walk-length', 'itf', 'replay', 'workers', 'checkpoint', 'resume', 'replay-itf'], ['json', 'progress', 'all', 'minimize'], 'check')
     const token = flags.replay?.[0]
     const decoded = token ? wrap(() => decodeToken(token)) : undefined
     const resumeDir = flags.resume?.[0]
@@ -150,6 +151,13 @@ export const checkCommand: Command = {
     if (resumed && (resumed.meta.model !== id || JSON.stringify(resumed.meta.params) !== JSON.stringify(params) || resumed.meta.bug !== bug))
       throw new UsageError(`the checkpoint in ${resumeDir} is of ${resumed.meta.model} ${JSON.stringify(resumed.meta.params)}${resumed.meta.bug ? ` bug ${resumed.meta.bug}` : ''}, not of this run`)
     const tok = (t: Trace<E>): string => encodeToken(id, params, bug, spec, t)
+    const itfFile = flags['replay-itf']?.[0]
+    if (itfFile) {
+      const { readItf } = await import('./format.js')
+      const r = wrap(() => { try { return readItf(spec, itfFile) } catch (e) { throw new UsageError((e as Error).message) } })
+      process.stdout.write(`${itfFile}: ${r.trace.events.length} events; every action is enabled in turn and every state equals the model's\n${timeline(spec, r.trace)}\n`)
+      return EXIT.ok
+    }
     if (decoded) {
       if (decoded.m !== id) throw new UsageError(`the token is for model '${decoded.m}', not '${id}'`)
       const t = wrap(() => tokenTrace(spec, decoded))

@@ -2,6 +2,7 @@
 import type { AnySpec } from '../models/registry.js'
 import type { CheckResult, Trace, Violation } from '../checker/engine/explore.js'
 import type { Hashed } from '../model/core/hash.js'
+import { readFileSync } from 'node:fs'
 
 type E = { readonly _tag: string }
 
@@ -129,3 +130,32 @@ export const resultJson = (r: CheckResult<E>, spec: AnySpec, token: (t: Trace<E>
   })),
   sometimes: r.sometimes.map((s) => ({ property: s.property, reached: s.reached, ...(s.trace ? { length: s.trace.events.length } : {}) })),
 })
+
+/**
+ * Read an ITF trace back (as `itf` writes it) and check it against the model: the first state must be an
+ * initial state, each action must be enabled in the state before it, and each state must equal the
+ * model's successor. Errors name the file and the step.
+ */
+export const readItf = (spec: AnySpec, file: string): { trace: Trace<E> } => {
+  let doc: { states?: { action?: E; state?: unknown }[]; loop?: number }
+  try {
+    doc = JSON.parse(readFileSync(file, 'utf8'))
+  } catch (e) {
+    throw new Error(`${file}: not JSON (${(e as Error).message.split('\n')[0]})`)
+  }
+  if (!Array.isArray(doc.states) || doc.states.length === 0) throw new Error(`${file}: no "states" array (not an ITF trace)`)
+  const canon = spec.representative ?? ((s: Hashed) => s)
+  const same = (a: unknown, b: unknown): boolean => JSON.stringify(plain(a)) === JSON.stringify(b)
+  const init = spec.initStates().map(canon).findIndex((s) => same(s, doc.states![0]!.state))
+  if (init < 0) throw new Error(`${file}: state 0 is not an initial state of ${spec.id} with these parameters`)
+  let s = canon(spec.initStates()[init]!)
+  const events: E[] = []
+  doc.states.slice(1).forEach((st, i) => {
+    const e = spec.enabled(s).find((x) => JSON.stringify(x) === JSON.stringify(st.action))
+    if (!e) throw new Error(`${file}: step ${i + 1}: action ${JSON.stringify(st.action)} is not enabled`)
+    s = canon(spec.reduce(s, e))
+    if (!same(s, st.state)) throw new Error(`${file}: step ${i + 1}: the state differs from the model's successor`)
+    events.push(e)
+  })
+  return { trace: doc.loop !== undefined ? { init, events, loopStart: doc.loop } : { init, events } }
+}

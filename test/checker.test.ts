@@ -152,6 +152,41 @@ test('CLI: exit 0 when properties hold, 2 with a one-line message for a bad para
 // Symmetry: with RM symmetry the checker explores one state per orbit of the RM permutation group. The
 // expected orbit count is computed here by brute force, independently of the model's sorting
 // representative: enumerate the full state space and identify states equal under any of the n! renamings.
+test('ITF read-back: a trace written as ITF is re-checked step by step; a tampered state or action is rejected naming the step', async () => {
+  const { itf } = await import('../cli/format.js')
+  const { writeFileSync, mkdtempSync } = await import('node:fs')
+  const { join } = await import('node:path')
+  const { tmpdir } = await import('node:os')
+  const { spec } = buildModel('twophase', { rms: 3 })
+  // A deterministic 8-step walk: always the last enabled event.
+  let s = spec.initStates()[0]!
+  const events: { _tag: string }[] = []
+  for (let i = 0; i < 8; i++) { const en = spec.enabled(s); if (!en.length) break; events.push(en[en.length - 1]!); s = spec.reduce(s, en[en.length - 1]!) }
+  const doc = itf(spec, { init: 0, events }, { property: 'p', kind: 'always', message: 'test', trace: { init: 0, events } } as never) as { states: { action?: unknown; state: Record<string, unknown> }[] }
+  const dir = mkdtempSync(join(tmpdir(), 'virq-itf-'))
+  const good = join(dir, 'good.itf.json')
+  writeFileSync(good, JSON.stringify(doc))
+  const ok = virq('check', 'twophase', '--replay-itf', good)
+  assert.equal(ok.status, 0, ok.stderr)
+  assert.match(ok.stdout, new RegExp(`${events.length} events`))
+  // Tamper with the state after step 5: the read-back must stop there.
+  const bad = structuredClone(doc)
+  bad.states[5]!.state = { ...bad.states[5]!.state, tmPrepared: 'tampered' }
+  writeFileSync(join(dir, 'bad.itf.json'), JSON.stringify(bad))
+  const r = virq('check', 'twophase', '--replay-itf', join(dir, 'bad.itf.json'))
+  assert.equal(r.status, 2)
+  assert.match(r.stderr, /step 5: the state differs/)
+  // An action that is not enabled at step 1.
+  const act = structuredClone(doc)
+  act.states[1]!.action = { _tag: 'NoSuchAction' }
+  writeFileSync(join(dir, 'act.itf.json'), JSON.stringify(act))
+  const a = virq('check', 'twophase', '--replay-itf', join(dir, 'act.itf.json'))
+  assert.equal(a.status, 2)
+  assert.match(a.stderr, /step 1: action .*NoSuchAction.* is not enabled/)
+  writeFileSync(join(dir, 'junk.json'), '{"states": 3')
+  assert.equal(virq('check', 'twophase', '--replay-itf', join(dir, 'junk.json')).status, 2)
+})
+
 test('symmetry: twophase with RM symmetry explores exactly one state per orbit (orbits counted by brute force over all permutations)', async () => {
   const n = 4
   const full = twoPhase(n)
