@@ -525,6 +525,7 @@ const livenessViolation = async <S extends Hashed, E extends { readonly _tag: st
   const onStack = new Uint8Array(n)
   const sccStack: number[] = []
   let counter = 0
+  let best: { len: number; trace: Trace<E> } | undefined
   for (let root = 0; root < n; root++) {
     if (!inBad[root] || index[root] !== -1) continue
     const work: [number, number][] = [[root, g.edgeStart.at(root)]]
@@ -552,16 +553,19 @@ const livenessViolation = async <S extends Hashed, E extends { readonly _tag: st
       do { w = sccStack.pop()!; onStack[w] = 0; comp.push(w) } while (w !== v)
       const lasso = fairCycle(spec, g, comp, states)
       if (lasso) {
+        // Keep the shortest lasso over every fair SCC: the BFS prefix to the SCC's shallowest state plus its cycle.
         const prefix = traceTo(lasso.entry)
-        return {
-          property: p.name, kind: 'eventually',
-          message: `${p.name}: a fair cycle never reaches it (every continuously enabled fair event is taken on the cycle)`,
-          trace: { init: prefix.init, events: [...prefix.events, ...lasso.cycle], loopStart: prefix.events.length },
-        }
+        const len = prefix.events.length + lasso.cycle.length
+        if (!best || len < best.len) best = { len, trace: { init: prefix.init, events: [...prefix.events, ...lasso.cycle], loopStart: prefix.events.length } }
       }
     }
+    if ((root & 0x3fff) === 0) await yieldNow()
   }
-  return undefined
+  return best && {
+    property: p.name, kind: 'eventually',
+    message: `${p.name}: a fair cycle never reaches it (every continuously enabled fair event is taken on the cycle)`,
+    trace: best.trace,
+  }
 }
 
 const fairCycle = <S extends Hashed, E extends { readonly _tag: string }>(
