@@ -282,12 +282,17 @@ to violate one. exit: 0 as expected, 1 otherwise, 3 if a check was incomplete`,
       for (const bug of [undefined, ...m.bugs.map((b) => b.id)]) {
         const { spec } = buildModel(m.id, {}, bug)
         process.stderr.write(`checking ${m.id}${bug ? ` --bug ${bug}` : ''} …\n`)
-        const r = await runCheck(spec, { timeoutMs: timeout * 1000, onProgress: progressPrinter(process.stderr.isTTY ?? false) })
+        const want = bug ? m.expectedViolations?.[bug] : undefined
+        const r = await runCheck(spec, { timeoutMs: timeout * 1000, onProgress: progressPrinter(process.stderr.isTTY ?? false), ...(want ? { stopOnViolation: false } : {}) })
         const unreached = r.sometimes.filter((s) => !s.reached).map((s) => s.property)
         const detail = r.violations.length > 0
           ? `violates ${r.violations.map((v) => `${v.property} (${v.trace.events.length} events)`).join(', ')}`
           : `${spec.properties.length + (spec.stepProperties?.length ?? 0)} properties hold${unreached.length ? `; sometimes not reached: ${unreached.join(', ')}` : ''}`
-        const expected = bug ? r.status === 'violated' : r.status === 'ok' && unreached.length === 0
+        // A bug variant must violate exactly the properties its documentation names (all of them, when they are listed).
+        const violated = new Set(r.violations.map((v) => v.property))
+        const expected = bug
+          ? r.status === 'violated' && (want === undefined || (want.every((p) => violated.has(p)) && violated.size === want.length))
+          : r.status === 'ok' && unreached.length === 0
         rows.push({ model: m.id, variant: bug ?? '(fixed)', status: r.status, distinct: r.distinct, generated: r.generated, depth: r.maxDepth, seconds: r.elapsedMs / 1000, detail, expected })
         if (r.reason === 'interrupted') break
       }

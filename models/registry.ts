@@ -6,6 +6,7 @@ import type { Hashed } from '../model/core/hash.js'
 import type { ModelSpec } from '../checker/ModelSpec.js'
 import { twoPhase } from './twophase.js'
 import { buildX86, x86Params, type X86Params } from './x86-irqchip.js'
+import { buildSplit, splitBugs, splitExpected, splitParams, type SplitParams, type SplitVariant } from './split-irqchip.js'
 
 export interface ParamSpec {
   readonly name: string
@@ -41,6 +42,14 @@ export const models: ModelEntry[] = [
     params: x86Params,
     bugs: [],
     build: (p) => buildX86(p as unknown as X86Params).spec as unknown as AnySpec,
+  },
+  {
+    id: 'split-irqchip',
+    description: 'split irqchip (1c1a9ce973a7): PIC in the VMM, LAPICs in KVM, KVM_INTERRUPT, ready_for_interrupt_injection, interrupt window, INTA rendezvous',
+    params: splitParams,
+    bugs: splitBugs,
+    expectedViolations: splitExpected,
+    build: (p, bug) => buildSplit(p as unknown as SplitParams, (bug ?? 'fixed') as SplitVariant) as unknown as AnySpec,
   },
   {
     id: 'twophase',
