@@ -6,6 +6,7 @@ import type { Hashed } from '../model/core/hash.js'
 import type { ModelSpec } from '../checker/ModelSpec.js'
 import { twoPhase } from './twophase.js'
 import { buildX86, x86Params, type X86Params } from './x86-irqchip.js'
+import { buildPci, pciBugs, pciExpected, pciParams, type PciParams, type PciVariant } from './pci-intx.js'
 import { buildSplit, splitBugs, splitExpected, splitParams, type SplitParams, type SplitVariant } from './split-irqchip.js'
 
 export interface ParamSpec {
@@ -50,6 +51,14 @@ export const models: ModelEntry[] = [
     bugs: splitBugs,
     expectedViolations: splitExpected,
     build: (p, bug) => buildSplit(p as unknown as SplitParams, (bug ?? 'fixed') as SplitVariant) as unknown as AnySpec,
+  },
+  {
+    id: 'pci-intx',
+    description: 'host IRQ sharing for an assigned PCI 2.3 device (07700a94b00a): device-level INTx masking, the guest\'s mask view, ack-notifier unmask; path=1 the VFIO irqfd/resamplefd successor',
+    params: pciParams,
+    bugs: pciBugs,
+    expectedViolations: pciExpected,
+    build: (p, bug) => buildPci(p as unknown as PciParams, (bug ?? 'fixed') as PciVariant) as unknown as AnySpec,
   },
   {
     id: 'twophase',
