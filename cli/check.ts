@@ -194,7 +194,7 @@ export const checkCommand: Command = {
       await pool?.close()
     }
     if (flags.minimize) r = { ...r, violations: r.violations.map((v) => ({ ...v, trace: minimize(spec, v.trace, v.property, v.kind) })) }
-    if (flags.itf?.[0] && r.violations[0]) writeFileSync(flags.itf[0], JSON.stringify(itf(spec, r.violations[0].trace, r.violations[0]), null, 1) + '\n')
+    if (flags.itf?.[0] && r.violations[0]) writeFileSync(flags.itf[0], JSON.stringify(itf(spec, r.violations[0].trace, r.violations[0], params, bug), null, 1) + '\n')
     if (r.resumedFrom !== undefined && !flags.json)
       process.stdout.write(`resumed: ${r.resumedFrom.toLocaleString('en-US')} states restored from the checkpoint (not re-generated), ${(r.distinct - r.resumedFrom).toLocaleString('en-US')} new in this run\n`)
     if (flags.json) process.stdout.write(JSON.stringify({ params, ...(bug ? { bug } : {}), ...(resultJson(r, spec, tok) as object) }, null, 1) + '\n')

@@ -101,7 +101,7 @@ export const tokenTrace = (spec: AnySpec, t: Token): Trace<E> => {
 const plain = (x: unknown): unknown => JSON.parse(JSON.stringify(x, (k, v) => (k === 'h1' || k === 'h2' ? undefined : v)))
 
 /** ITF (Informal Trace Format, as Apalache and Quint write it): the states of a trace. */
-export const itf = (spec: AnySpec, t: Trace<E>, violation: Violation<E>): unknown => {
+export const itf = (spec: AnySpec, t: Trace<E>, violation: Violation<E>, params?: Record<string, number>, bug?: string): unknown => {
   const canon = spec.representative ?? ((s: Hashed) => s)
   let s = canon(spec.initStates()[t.init]!)
   const states: unknown[] = [{ '#meta': { index: 0 }, state: plain(s) }]
@@ -110,7 +110,7 @@ export const itf = (spec: AnySpec, t: Trace<E>, violation: Violation<E>): unknow
     states.push({ '#meta': { index: i + 1 }, action: plain(e), state: plain(s) })
   })
   return {
-    '#meta': { format: 'ITF', 'format-description': 'https://apalache-mc.org/docs/adr/015adr-trace.html', source: `virq ${spec.id}`, description: violation.message, ...(t.loopStart !== undefined ? { loop: t.loopStart } : {}) },
+    '#meta': { format: 'ITF', 'format-description': 'https://apalache-mc.org/docs/adr/015adr-trace.html', source: `virq ${spec.id}`, model: spec.id, ...(params ? { params } : {}), ...(bug ? { bug } : {}), description: violation.message, ...(t.loopStart !== undefined ? { loop: t.loopStart } : {}) },
     vars: ['action', 'state'],
     states,
     ...(t.loopStart !== undefined ? { loop: t.loopStart } : {}),
@@ -131,11 +131,36 @@ export const resultJson = (r: CheckResult<E>, spec: AnySpec, token: (t: Trace<E>
   sometimes: r.sometimes.map((s) => ({ property: s.property, reached: s.reached, ...(s.trace ? { length: s.trace.events.length } : {}) })),
 })
 
+/** Outcome of checking an ITF trace against a model: every action enabled in turn and every state equal to the model's. */
+export type ItfCheck =
+  | { readonly ok: true; readonly trace: Trace<E> }
+  | { readonly ok: false; readonly step: number; readonly reason: string }
+
 /**
- * Read an ITF trace back (as `itf` writes it) and check it against the model: the first state must be an
- * initial state, each action must be enabled in the state before it, and each state must equal the
- * model's successor. Errors name the file and the step.
+ * Check an ITF document (as `itf` writes it) against the model: the first state must be an initial
+ * state, each action must be enabled in the state before it, and each state must equal the model's
+ * successor. `step` is the index of the first state that cannot be explained.
  */
+export const checkItf = (spec: AnySpec, doc: { states?: { action?: E; state?: unknown }[]; loop?: number }): ItfCheck => {
+  if (!Array.isArray(doc.states) || doc.states.length === 0) return { ok: false, step: 0, reason: 'no "states" array (not an ITF trace)' }
+  const canon = spec.representative ?? ((s: Hashed) => s)
+  const same = (a: unknown, b: unknown): boolean => JSON.stringify(plain(a)) === JSON.stringify(b)
+  const init = spec.initStates().map(canon).findIndex((s) => same(s, doc.states![0]!.state))
+  if (init < 0) return { ok: false, step: 0, reason: `state 0 is not an initial state of ${spec.id} with these parameters` }
+  let s = canon(spec.initStates()[init]!)
+  const events: E[] = []
+  for (let i = 1; i < doc.states.length; i++) {
+    const st = doc.states[i]!
+    const e = spec.enabled(s).find((x) => JSON.stringify(x) === JSON.stringify(st.action))
+    if (!e) return { ok: false, step: i, reason: `action ${JSON.stringify(st.action)} is not enabled (enabled: ${spec.enabled(s).map((x) => spec.formatEvent?.(x) ?? x._tag).join(', ') || 'none'})` }
+    s = canon(spec.reduce(s, e))
+    if (!same(s, st.state)) return { ok: false, step: i, reason: `the state after ${spec.formatEvent?.(e) ?? e._tag} differs from the model's successor` }
+    events.push(e)
+  }
+  return { ok: true, trace: doc.loop !== undefined ? { init, events, loopStart: doc.loop } : { init, events } }
+}
+
+/** Read an ITF file and check it (`virq check MODEL --replay-itf FILE`); errors name the file and the step. */
 export const readItf = (spec: AnySpec, file: string): { trace: Trace<E> } => {
   let doc: { states?: { action?: E; state?: unknown }[]; loop?: number }
   try {
@@ -143,19 +168,7 @@ export const readItf = (spec: AnySpec, file: string): { trace: Trace<E> } => {
   } catch (e) {
     throw new Error(`${file}: not JSON (${(e as Error).message.split('\n')[0]})`)
   }
-  if (!Array.isArray(doc.states) || doc.states.length === 0) throw new Error(`${file}: no "states" array (not an ITF trace)`)
-  const canon = spec.representative ?? ((s: Hashed) => s)
-  const same = (a: unknown, b: unknown): boolean => JSON.stringify(plain(a)) === JSON.stringify(b)
-  const init = spec.initStates().map(canon).findIndex((s) => same(s, doc.states![0]!.state))
-  if (init < 0) throw new Error(`${file}: state 0 is not an initial state of ${spec.id} with these parameters`)
-  let s = canon(spec.initStates()[init]!)
-  const events: E[] = []
-  doc.states.slice(1).forEach((st, i) => {
-    const e = spec.enabled(s).find((x) => JSON.stringify(x) === JSON.stringify(st.action))
-    if (!e) throw new Error(`${file}: step ${i + 1}: action ${JSON.stringify(st.action)} is not enabled`)
-    s = canon(spec.reduce(s, e))
-    if (!same(s, st.state)) throw new Error(`${file}: step ${i + 1}: the state differs from the model's successor`)
-    events.push(e)
-  })
-  return { trace: doc.loop !== undefined ? { init, events, loopStart: doc.loop } : { init, events } }
+  const r = checkItf(spec, doc)
+  if (!r.ok) throw new Error(`${file}: step ${r.step}: ${r.reason}`)
+  return { trace: r.trace }
 }

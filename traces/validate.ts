@@ -42,9 +42,9 @@ export interface Contradiction {
 
 export interface Verdict {
   readonly file: string
-  /** explained: every checked rule held; not-explained: `contradiction` is the first failure;
-   *  unsupported: the trace has nothing the validator can check (only exits, event names, …). */
-  readonly verdict: 'explained' | 'not-explained' | 'unsupported'
+  /** conforms: every checked rule held; diverges: `contradiction` is the first failure;
+   *  nothing-to-check: the trace has nothing the validator can check (only exits, event names, …). */
+  readonly verdict: 'conforms' | 'diverges' | 'nothing-to-check'
   readonly contradiction?: Contradiction
   readonly observations: number
   readonly byEvent: Readonly<Record<string, number>>
@@ -261,8 +261,8 @@ export class Validator {
   end(): Verdict {
     const checks = Object.values(this.rules).reduce((a, b) => a + b, 0)
     const base = { file: this.file, observations: this.count, byEvent: this.byEvent, rulesChecked: this.rules, notes: this.notes }
-    if (this.failure) return { ...base, verdict: 'not-explained', contradiction: this.failure }
-    return { ...base, verdict: checks > 0 ? 'explained' : 'unsupported' }
+    if (this.failure) return { ...base, verdict: 'diverges', contradiction: this.failure }
+    return { ...base, verdict: checks > 0 ? 'conforms' : 'nothing-to-check' }
   }
 }
 
