@@ -53,7 +53,7 @@ export const replayFile = async (file: string, opts: { format?: ReplayFormat; le
   const verdict = v.end()
   const s = outcome.summary
   const base = {
-    file, format, eventsRead: s.eventsRead, observationsUsed: verdict.observations, rulesChecked: verdict.rulesChecked, byEvent: verdict.byEvent,
+    file, format, eventsRead: s.eventsRead, observationsUsed: s.observations, rulesChecked: verdict.rulesChecked, byEvent: verdict.byEvent,
     skippedMalformed: s.skippedMalformed, unknownEvents: s.unknownEvents, notes: verdict.notes,
   }
   // A file of bare event names (no fields) carries nothing to check: nothing-to-check, not malformed.

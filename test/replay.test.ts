@@ -75,7 +75,7 @@ test('mutation: the IOAPIC reports a rising edge of GSI 0 as coalesced (ioapic_s
   assert.equal(v.contradiction!.line, m.line)
 })
 
-test('public excerpts: 02 and 06 are explained (edge serial IRQs, no contradiction); 14 (names only) is unsupported', () => {
+test('public excerpts: 02 and 06 conform (edge serial IRQs, no contradiction); 14 (names only) has nothing to check', () => {
   assert.equal(validate(readFileSync(fixture('02-pic-noapic-serial-irq-perf.trace'), 'utf8')).verdict, 'conforms')
   assert.equal(validate(readFileSync(fixture('06-microkvm-uart-gsi4-ioapic.trace'), 'utf8')).verdict, 'conforms')
 })
@@ -189,4 +189,54 @@ test('ITF: a counterexample written by virq check --itf replays as conforming; a
   const expectLine = text.split('\n').findIndex((l) => new RegExp(`"index": ${last}\\b`).test(l)) + 1
   assert.equal(tj.line, expectLine)
   assert.match(tj.reason, new RegExp(`^state ${last}: `))
+})
+
+test('mutation: the self IPI of excerpt 01 accepted with another vector (kvm_apic_send_ipi delivers the ICR vector) → ipi-accepted-at-destination', () => {
+  const text = readFileSync(fixture('01-svm-idle-hlt-self-ipi.trace'), 'utf8')
+  assert.equal(validate(text).verdict, 'conforms')
+  assert.equal(validate(text).rulesChecked['ipi-accepted-at-destination'], 2)
+  const m = mutate(text, 'kvm_apic_accept_irq: apicid 0 vec 176', (l) => l.replace('vec 176', 'vec 177'))
+  const v = validate(m.text)
+  assert.deepEqual([v.verdict, v.contradiction?.rule, v.contradiction?.line], ['diverges', 'ipi-accepted-at-destination', m.line])
+})
+
+test('mutation: excerpt 09 MSI to APIC 0 accepted by APIC 1 (kvm_set_msi → physical destination) → msi-accepted-at-destination', () => {
+  const text = readFileSync(fixture('09-vmx-nested-hyperv-level-irq-eoi-reinjection-loop.trace'), 'utf8')
+  assert.equal(validate(text).verdict, 'conforms')
+  const m = mutate(text, 'kvm_apic_accept_irq:  apicid 0 vec 96', (l) => l.replace('apicid 0', 'apicid 1'))
+  const v = validate(m.text)
+  assert.deepEqual([v.verdict, v.contradiction?.rule, v.contradiction?.line], ['diverges', 'msi-accepted-at-destination', m.line])
+  // Not a contradiction: an MSI whose next event is not an accept (the destination APIC may be disabled).
+  const gone = text.split('\n').filter((l) => !l.includes('kvm_apic_accept_irq:  apicid 0 vec 96')).join('\n')
+  assert.equal(validate(gone).verdict, 'conforms')
+})
+
+// A level-triggered IOAPIC pin, as ioapic.c prints it (formats of ../shared/traces/host/FORMATS-kvm-pvm-6.18.md):
+// delivered (accept before the ioapic line), lowered, raised again while remote IRR is set (coalesced), EOI + ack.
+const LEVEL = [
+  ' CPU 0/KVM-100 [000] ..... 1.000001: kvm_set_irq: gsi 10 level 1 source 0',
+  ' CPU 0/KVM-100 [000] ..... 1.000002: kvm_apic_accept_irq: apicid 0 vec 81 (Fixed|level)',
+  ' CPU 0/KVM-100 [000] ..... 1.000003: kvm_ioapic_set_irq: pin 10 dst 0 vec 81 (Fixed|physical|level)',
+  ' CPU 0/KVM-100 [000] ..... 1.000004: kvm_set_irq: gsi 10 level 0 source 0',
+  ' CPU 0/KVM-100 [000] ..... 1.000005: kvm_set_irq: gsi 10 level 1 source 0',
+  ' CPU 0/KVM-100 [000] ..... 1.000006: kvm_ioapic_set_irq: pin 10 dst 0 vec 81 (Fixed|physical|level) (coalesced)',
+  ' CPU 0/KVM-100 [000] ..... 1.000007: kvm_eoi: apicid 0 vector 81',
+  ' CPU 0/KVM-100 [000] ..... 1.000008: kvm_ack_irq: irqchip IOAPIC pin 10',
+  ' CPU 0/KVM-100 [000] ..... 1.000009: kvm_set_irq: gsi 10 level 0 source 0',
+  ' CPU 0/KVM-100 [000] ..... 1.000010: kvm_set_irq: gsi 10 level 1 source 0',
+  ' CPU 0/KVM-100 [000] ..... 1.000011: kvm_apic_accept_irq: apicid 0 vec 81 (Fixed|level)',
+  ' CPU 0/KVM-100 [000] ..... 1.000012: kvm_ioapic_set_irq: pin 10 dst 0 vec 81 (Fixed|physical|level)',
+].join('\n') + '\n'
+
+test('IOAPIC level pin: a second assert before the EOI must be coalesced (remote IRR); after the ack it may be delivered', () => {
+  const v = validate(LEVEL)
+  assert.equal(v.verdict, 'conforms', JSON.stringify(v.contradiction))
+  assert.equal(v.rulesChecked['ioapic-level-coalesced-while-remote-irr'], 1)
+  const m = mutate(LEVEL, '(Fixed|physical|level) (coalesced)', (l) => l.replace(' (coalesced)', ''))
+  const bad = validate(m.text)
+  assert.deepEqual([bad.verdict, bad.contradiction?.rule, bad.contradiction?.line], ['diverges', 'ioapic-level-coalesced-while-remote-irr', 6])
+  // Removing the ack (line 8) leaves remote IRR set, so the delivery on line 12 becomes impossible.
+  const noAck = LEVEL.split('\n').filter((l) => !l.includes('kvm_ack_irq')).join('\n')
+  const na = validate(noAck)
+  assert.deepEqual([na.verdict, na.contradiction?.rule, na.contradiction?.line], ['diverges', 'ioapic-level-coalesced-while-remote-irr', 11])
 })

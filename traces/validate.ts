@@ -21,6 +21,18 @@
  * - IOAPIC edge pins: `ioapic-edge-coalesced-iff-irr-set` (`ioapic_set_irq`: an edge assert while
  *   IRR is already set returns 0, printed `(coalesced)`; a rising edge is not coalesced). IRR is the
  *   ORed `kvm_set_irq` level, known per GSI once every source seen on it has been seen low.
+ * - IOAPIC level pins: `ioapic-level-coalesced-while-remote-irr` (ioapic.c `ioapic_set_irq`: a level pin whose
+ *   remote IRR is set is not serviced again, the call returns 0 and prints `(coalesced)`; `ioapic_service`
+ *   sets remote IRR when it delivers a level interrupt; only the EOI clears it, `__kvm_ioapic_update_eoi`,
+ *   which prints `kvm_ack_irq irqchip IOAPIC pin P`). Remote IRR is known set after a delivered (not
+ *   coalesced) level assert and unknown again after that pin's ack (the EOI may re-service it at once).
+ * - MSI and IPIs: `msi-accepted-at-destination` (irq_comm.c `kvm_set_msi` → `kvm_irq_delivery_to_apic` →
+ *   `__apic_accept_irq`, on the same thread with nothing traced between) and `ipi-accepted-at-destination`
+ *   (lapic.c `kvm_apic_send_ipi`, traced before the delivery): for a fixed, physical, non-broadcast
+ *   destination, when the next event of the same thread is a `kvm_apic_accept_irq`, it names the destination
+ *   APIC and the vector (a self IPI: the vector only; the sender's APIC is not printed). The trigger is not
+ *   compared: excerpt 09 shows an MSI printed `level` accepted as `edge`. The accept's `apicid` is the vCPU
+ *   id; this assumes the guest kept the reset APIC IDs (xAPIC ID = x2APIC ID = vCPU id).
  * - LAPIC EOI: `eoi-clears-highest-isr` (SDM 11.8.5; lapic.c `apic_set_eoi` → `apic_find_highest_isr`):
  *   a `kvm_eoi vector V` must name the highest vector in service. Vectors enter service at
  *   `kvm_inj_virq` after `kvm_apic_accept_irq` on that vCPU; a vector never seen injected may have
@@ -114,10 +126,18 @@ export class Validator {
     return out
   }
 
+  /** Per IOAPIC pin: remote IRR known set (true), or unknown (absent). */
+  private remoteIrr = new Map<number, boolean>()
+  private remoteLine = new Map<number, number>()
+  /** Per thread: the delivery an MSI or IPI just traced must produce if its next event is an accept. */
+  private expectAccept = new Map<string, { rule: string; apicid: number | undefined; vec: number; what: string; line: number }>()
+
   push(o: Observation): void {
     this.count++
     this.byEvent[o.event] = (this.byEvent[o.event] ?? 0) + 1
     if (this.failure) return
+    // An MSI/IPI expectation holds only for the very next event of its thread.
+    if (o._tag !== 'KvmApicAcceptIrq') this.expectAccept.delete(threadKey(o))
     switch (o._tag) {
       case 'KvmPio': {
         if (o.rw !== 'write' || o.val === undefined || !PIC_PORTS.has(o.port)) return
@@ -139,6 +159,7 @@ export class Validator {
         return
       }
       case 'KvmAckIrq': {
+        if (o.irqchip === 'ioapic') { this.remoteIrr.delete(o.pin); return }
         if (o.irqchip !== 'pic-master' && o.irqchip !== 'pic-slave') return
         if (!this.pics) return
         const irq = o.irqchip === 'pic-master' ? o.pin : o.pin + 8
@@ -183,8 +204,31 @@ export class Validator {
         }
         return
       }
+      case 'KvmMsiSetIrq': {
+        if (o.deliveryMode === 'Fixed' && o.destMode === 'physical' && o.dst !== 0xff && o.dst !== 0xffffffff)
+          this.expectAccept.set(threadKey(o), { rule: 'msi-accepted-at-destination', apicid: o.dst, vec: o.vec, what: `MSI to ${o.dst.toString(16)}`, line: o.line })
+        return
+      }
+      case 'KvmApicIpi': {
+        if (o.deliveryMode !== 'Fixed' || !o.assert) return
+        if (o.shorthand === 'self') this.expectAccept.set(threadKey(o), { rule: 'ipi-accepted-at-destination', apicid: undefined, vec: o.vec, what: 'self IPI', line: o.line })
+        else if (o.shorthand === 'dst' && o.destMode === 'physical' && o.destId !== 0xff && o.destId !== 0xffffffff)
+          this.expectAccept.set(threadKey(o), { rule: 'ipi-accepted-at-destination', apicid: o.destId, vec: o.vec, what: `IPI to ${o.destId.toString(16)}`, line: o.line })
+        return
+      }
       case 'KvmIoapicSetIrq': {
         const pl = this.pendingLine
+        if (pl && pl.gsi === o.pin && o.trigger === 'level' && pl.after === 1 && !o.masked) {
+          const remote = this.remoteIrr.get(o.pin)
+          if (remote === true) {
+            this.checked('ioapic-level-coalesced-while-remote-irr')
+            if (!o.coalesced) {
+              this.fail(o, 'ioapic-level-coalesced-while-remote-irr', `coalesced (pin ${o.pin} was delivered at line ${this.remoteLine.get(o.pin)} and no EOI has cleared its remote IRR)`, 'delivered again (not coalesced)')
+              return
+            }
+          } else if (!o.coalesced) { this.remoteIrr.set(o.pin, true); this.remoteLine.set(o.pin, o.line) }
+          return
+        }
         if (!pl || pl.gsi !== o.pin || o.trigger !== 'edge' || pl.before === undefined || pl.after !== 1) return
         this.checked('ioapic-edge-coalesced-iff-irr-set')
         const expected = pl.before === 1
@@ -193,6 +237,16 @@ export class Validator {
         return
       }
       case 'KvmApicAcceptIrq': {
+        const k = threadKey(o)
+        const exp = this.expectAccept.get(k)
+        if (exp) {
+          this.expectAccept.delete(k)
+          this.checked(exp.rule)
+          if (o.vec !== exp.vec || (exp.apicid !== undefined && o.apicid !== exp.apicid)) {
+            this.fail(o, exp.rule, `apicid ${exp.apicid === undefined ? '(the sender)' : exp.apicid.toString(16)} vec ${exp.vec} (the ${exp.what} on line ${exp.line})`, `apicid ${o.apicid.toString(16)} vec ${o.vec}`)
+            return
+          }
+        }
         let a = this.accepted.get(o.apicid)
         if (!a) this.accepted.set(o.apicid, (a = new Set()))
         if (o.deliveryMode === 'Fixed' || o.deliveryMode === 'LowPrio') a.add(o.vec)
@@ -265,6 +319,9 @@ export class Validator {
     return { ...base, verdict: checks > 0 ? 'conforms' : 'nothing-to-check' }
   }
 }
+
+/** The thread an event was traced on: its pid, else its CPU, else one stream (an excerpt with the columns stripped). */
+const threadKey = (o: Observation): string => (o.pid !== undefined ? `p${o.pid}` : o.cpu !== undefined ? `c${o.cpu}` : 'all')
 
 /** The vCPU an observation ran on, from the task column (`CPU 1/KVM`); undefined if not printed. */
 const vcpuOf = (o: Observation): number | undefined => {
