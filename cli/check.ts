@@ -56,11 +56,22 @@ const wrap = <T>(f: () => T): T => {
 
 const fmtInt = (n: number): string => n.toLocaleString('en-US')
 
-const progressPrinter = (enabled: boolean) => (p: { distinct: number; generated: number; depth: number; queued: number; elapsedMs: number }): void => {
-  if (!enabled) return
+/**
+ * The progress line. With a bound (--max-states, --timeout) it ends with the ETA to the nearer bound:
+ * states left at the current distinct-states rate, or time left. An unbounded exhaustive run has no ETA
+ * (the state space's size is what it computes).
+ */
+export const progressLine = (p: { distinct: number; generated: number; depth: number; queued: number; elapsedMs: number }, rssMiB: number, bounds: { maxStates?: number; timeoutMs?: number } = {}): string => {
   const rate = p.elapsedMs > 0 ? Math.round((p.distinct / p.elapsedMs) * 1000) : 0
-  const mem = Math.round(process.memoryUsage().rss / 2 ** 20)
-  process.stderr.write(`  … ${(p.elapsedMs / 1000).toFixed(0)} s: ${fmtInt(p.distinct)} distinct, ${fmtInt(p.generated)} generated, depth ${p.depth}, frontier ${fmtInt(p.queued)}, ${fmtInt(rate)} states/s, RSS ${mem} MiB\n`)
+  const etas: number[] = []
+  if (bounds.maxStates !== undefined && rate > 0) etas.push(Math.max(0, bounds.maxStates - p.distinct) / rate)
+  if (bounds.timeoutMs !== undefined) etas.push(Math.max(0, bounds.timeoutMs - p.elapsedMs) / 1000)
+  const eta = etas.length ? `, ETA ≤ ${Math.ceil(Math.min(...etas))} s (bound)` : ''
+  return `  … ${(p.elapsedMs / 1000).toFixed(0)} s: ${fmtInt(p.distinct)} distinct, ${fmtInt(p.generated)} generated, depth ${p.depth}, frontier ${fmtInt(p.queued)}, ${fmtInt(rate)} states/s, RSS ${rssMiB} MiB${eta}`
+}
+const progressPrinter = (enabled: boolean, bounds: { maxStates?: number; timeoutMs?: number } = {}) => (p: { distinct: number; generated: number; depth: number; queued: number; elapsedMs: number }): void => {
+  if (!enabled) return
+  process.stderr.write(progressLine(p, Math.round(process.memoryUsage().rss / 2 ** 20), bounds) + '\n')
 }
 
 /** Run a check with Ctrl-C handling: the first SIGINT stops cleanly and returns the partial result. */
@@ -181,7 +192,10 @@ export const checkCommand: Command = {
         const f = writeCheckpoint(flags.checkpoint![0]!, { model: id, params, ...(bug ? { bug } : {}) }, snap)
         process.stderr.write(`virq: checkpoint of ${snap.parent.length.toLocaleString('en-US')} states written to ${f}; continue with --resume ${flags.checkpoint![0]}\n`)
       } } : {}),
-      onProgress: progressPrinter(Boolean(flags.progress) || (process.stderr.isTTY ?? false)),
+      onProgress: progressPrinter(Boolean(flags.progress) || (process.stderr.isTTY ?? false), {
+        ...(flags['max-states'] ? { maxStates: int(flags['max-states'][0], 'max-states', 1)! } : {}),
+        ...(timeout !== undefined ? { timeoutMs: timeout * 1000 } : {}),
+      }),
       progressEveryMs: 1000,
     }
     const workers = int(flags.workers?.[0], 'workers', 1) ?? 1

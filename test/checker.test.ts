@@ -309,3 +309,12 @@ test('depth bounds: a bounded DFS that misses a shallow violation reports incomp
   const full = await check(graph, { strategy: 'dfs' })
   assert.equal(full.status, 'violated')
 })
+
+test('progress line: the ETA is given only under a bound, from the distinct-states rate or the time left, whichever is nearer', async () => {
+  const { progressLine } = await import('../cli/check.js')
+  const p = { distinct: 1000, generated: 3000, depth: 4, queued: 10, elapsedMs: 2000 } // 500 distinct/s
+  assert.doesNotMatch(progressLine(p, 100), /ETA/)
+  assert.match(progressLine(p, 100, { maxStates: 6000 }), /ETA ≤ 10 s/) // 5000 states left at 500/s
+  assert.match(progressLine(p, 100, { maxStates: 6000, timeoutMs: 5000 }), /ETA ≤ 3 s/) // 3 s of the timeout left
+  assert.match(progressLine(p, 100), /1,000 distinct, 3,000 generated, depth 4, frontier 10, 500 states\/s, RSS 100 MiB$/)
+})
