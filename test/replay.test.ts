@@ -213,16 +213,19 @@ test('mutation: excerpt 09 MSI to APIC 0 accepted by APIC 1 (kvm_set_msi → phy
 
 // A level-triggered IOAPIC pin, as ioapic.c prints it (formats of ../shared/traces/host/FORMATS-kvm-pvm-6.18.md):
 // delivered (accept before the ioapic line), lowered, raised again while remote IRR is set (coalesced), EOI + ack.
+// GSI 10 is routed to the IOAPIC only here (as a VMM may route it), and every kvm_set_irq traces its IOAPIC set.
 const LEVEL = [
   ' CPU 0/KVM-100 [000] ..... 1.000001: kvm_set_irq: gsi 10 level 1 source 0',
   ' CPU 0/KVM-100 [000] ..... 1.000002: kvm_apic_accept_irq: apicid 0 vec 81 (Fixed|level)',
   ' CPU 0/KVM-100 [000] ..... 1.000003: kvm_ioapic_set_irq: pin 10 dst 0 vec 81 (Fixed|physical|level)',
   ' CPU 0/KVM-100 [000] ..... 1.000004: kvm_set_irq: gsi 10 level 0 source 0',
+  ' CPU 0/KVM-100 [000] ..... 1.000004: kvm_ioapic_set_irq: pin 10 dst 0 vec 81 (Fixed|physical|level)',
   ' CPU 0/KVM-100 [000] ..... 1.000005: kvm_set_irq: gsi 10 level 1 source 0',
   ' CPU 0/KVM-100 [000] ..... 1.000006: kvm_ioapic_set_irq: pin 10 dst 0 vec 81 (Fixed|physical|level) (coalesced)',
   ' CPU 0/KVM-100 [000] ..... 1.000007: kvm_eoi: apicid 0 vector 81',
   ' CPU 0/KVM-100 [000] ..... 1.000008: kvm_ack_irq: irqchip IOAPIC pin 10',
   ' CPU 0/KVM-100 [000] ..... 1.000009: kvm_set_irq: gsi 10 level 0 source 0',
+  ' CPU 0/KVM-100 [000] ..... 1.000009: kvm_ioapic_set_irq: pin 10 dst 0 vec 81 (Fixed|physical|level)',
   ' CPU 0/KVM-100 [000] ..... 1.000010: kvm_set_irq: gsi 10 level 1 source 0',
   ' CPU 0/KVM-100 [000] ..... 1.000011: kvm_apic_accept_irq: apicid 0 vec 81 (Fixed|level)',
   ' CPU 0/KVM-100 [000] ..... 1.000012: kvm_ioapic_set_irq: pin 10 dst 0 vec 81 (Fixed|physical|level)',
@@ -234,9 +237,33 @@ test('IOAPIC level pin: a second assert before the EOI must be coalesced (remote
   assert.equal(v.rulesChecked['ioapic-level-coalesced-while-remote-irr'], 1)
   const m = mutate(LEVEL, '(Fixed|physical|level) (coalesced)', (l) => l.replace(' (coalesced)', ''))
   const bad = validate(m.text)
-  assert.deepEqual([bad.verdict, bad.contradiction?.rule, bad.contradiction?.line], ['diverges', 'ioapic-level-coalesced-while-remote-irr', 6])
-  // Removing the ack (line 8) leaves remote IRR set, so the delivery on line 12 becomes impossible.
+  assert.deepEqual([bad.verdict, bad.contradiction?.rule, bad.contradiction?.line], ['diverges', 'ioapic-level-coalesced-while-remote-irr', 7])
+  // Removing the ack (line 9) leaves remote IRR set, so the delivery on line 14 (13 once the ack is gone) becomes impossible.
   const noAck = LEVEL.split('\n').filter((l) => !l.includes('kvm_ack_irq')).join('\n')
   const na = validate(noAck)
-  assert.deepEqual([na.verdict, na.contradiction?.rule, na.contradiction?.line], ['diverges', 'ioapic-level-coalesced-while-remote-irr', 11])
+  assert.deepEqual([na.verdict, na.contradiction?.rule, na.contradiction?.line], ['diverges', 'ioapic-level-coalesced-while-remote-irr', 13])
+})
+
+test('routing fan-out: a kvm_set_irq whose kvm_ioapic_set_irq or kvm_pic_set_irq is missing, duplicated or names another pin diverges there', () => {
+  // host capture: GSI 0 traces kvm_ioapic_set_irq pin 0 then kvm_pic_set_irq chip 0 pin 0 (irq_comm.c kvm_set_irq walks the routes).
+  const lines = hostText.split('\n')
+  const pics = lines.flatMap((l, k) => (l.includes('kvm_pic_set_irq: chip 0 pin 0 (edge)') ? [k] : []))
+  const i = pics[1]!
+  const removed = [...lines.slice(0, i), ...lines.slice(i + 1)].join('\n')
+  const r = validate(removed)
+  // The fan-out is per thread: the contradiction is the next event of the same thread (pid 22388), reached without the PIC set.
+  const rl = removed.split('\n')
+  const nextSame = rl.findIndex((l, k) => k >= i && /-22388 /.test(l) && /: kvm_/.test(l)) + 1
+  assert.deepEqual([r.verdict, r.contradiction?.rule, r.contradiction?.line], ['diverges', 'set-irq-fans-out-as-routed', nextSame])
+  // Removing it from the FIRST fan-out of GSI 0 is possible (a routing without the PIC) until the second
+  // fan-out shows the PIC after all: rejected there, at the first event that contradicts the learned routing.
+  const first = [...lines.slice(0, pics[0]!), ...lines.slice(pics[0]! + 1)].join('\n')
+  const f = validate(first)
+  assert.deepEqual([f.verdict, f.contradiction?.rule, f.contradiction?.line], ['diverges', 'set-irq-fans-out-as-routed', pics[1]!])
+  const other = mutate(hostText, 'kvm_ioapic_set_irq: pin 0 dst 0', (l) => l.replace('pin 0 dst', 'pin 3 dst'), 1)
+  const o = validate(other.text)
+  assert.deepEqual([o.verdict, o.contradiction?.rule, o.contradiction?.line], ['diverges', 'set-irq-fans-out-as-routed', other.line])
+  // A blank line between records marks a joined excerpt: the routing learned before it is forgotten.
+  const joined = [...lines.slice(0, i + 1), '', ...lines.slice(i + 1)].join('\n')
+  assert.equal(validate(joined).verdict, 'conforms')
 })

@@ -510,7 +510,8 @@ export interface ModelEventFields {
  * A validator must not assume the observations before and after are consecutive.
  */
 export interface TraceGapFields {
-  readonly reason: 'elision' | 'lost-events' | 'buffer-started'
+  /** blank-line: a blank line between records (ftrace never prints one: a poster joined two excerpts there). */
+  readonly reason: 'elision' | 'lost-events' | 'buffer-started' | 'blank-line'
   /** For lost events: how many, when printed. */
   readonly lost?: number
 }

@@ -75,6 +75,8 @@ export class FtraceParser {
   private ignored = 0
   private gaps = 0
   private unterminated: { line: number; parsed: boolean } | undefined
+  private sawRecord = false
+  private blankAfterRecord = false
   private ended: ParseOutcome | undefined
 
   constructor(options: FtraceOptions, private readonly onObservation: (o: Observation) => void) {
@@ -120,7 +122,13 @@ export class FtraceParser {
     if (this.error !== undefined) return
     switch (l.cls) {
       case 'record':
+        if (this.blankAfterRecord) { this.blankAfterRecord = false; this.gap(l, 'blank-line', undefined) }
+        this.sawRecord = true
         this.record(l)
+        return
+      case 'blank':
+        if (this.sawRecord) this.blankAfterRecord = true
+        this.ignored++
         return
       case 'comment':
         if (l.special?.kind === 'comment' && l.special.key !== undefined && l.special.value !== undefined) {
@@ -145,7 +153,7 @@ export class FtraceParser {
     }
   }
 
-  private gap(l: LogicalLine, reason: 'elision' | 'lost-events' | 'buffer-started', lost: number | undefined): void {
+  private gap(l: LogicalLine, reason: 'elision' | 'lost-events' | 'buffer-started' | 'blank-line', lost: number | undefined): void {
     this.gaps++
     this.onObservation({
       _tag: 'TraceGap', line: l.line, task: undefined, pid: undefined, cpu: l.special?.kind === 'buffer-started' ? l.special.cpu : l.special?.kind === 'lost-events' ? l.special.cpu : undefined,

@@ -26,6 +26,13 @@
  *   sets remote IRR when it delivers a level interrupt; only the EOI clears it, `__kvm_ioapic_update_eoi`,
  *   which prints `kvm_ack_irq irqchip IOAPIC pin P`). Remote IRR is known set after a delivered (not
  *   coalesced) level assert and unknown again after that pin's ack (the EOI may re-service it at once).
+ * - Routing fan-out: `set-irq-fans-out-as-routed` (irq_comm.c `kvm_set_irq` calls the `set` of every routing
+ *   entry of the GSI in order, each of which traces: `kvm_pic_set_irq` always, `kvm_ioapic_set_irq` for the
+ *   IOAPIC, at either level, `kvm_msi_set_irq` for an MSI route as a split irqchip's VMM IOAPIC uses). The fan-out of each GSI is learned from its first complete `kvm_set_irq` in the
+ *   trace (the VMM may route GSI 0 to IOAPIC pin 2, excerpt 05), and every later one on the same thread must
+ *   trace the same chips and pins in the same order before that thread's next event other than a
+ *   `kvm_apic_accept_irq` (delivery happens inside the fan-out). A trace gap (also a blank line between
+ *   records, where a poster joined excerpts) forgets the learned routing and any unfinished fan-out. A routing change (KVM_SET_GSI_ROUTING) mid-trace would show here.
  * - MSI and IPIs: `msi-accepted-at-destination` (irq_comm.c `kvm_set_msi` → `kvm_irq_delivery_to_apic` →
  *   `__apic_accept_irq`, on the same thread with nothing traced between) and `ipi-accepted-at-destination`
  *   (lapic.c `kvm_apic_send_ipi`, traced before the delivery): for a fixed, physical, non-broadcast
@@ -126,6 +133,44 @@ export class Validator {
     return out
   }
 
+  /** Per GSI: the chips and pins its kvm_set_irq traces, learned from the first complete one. */
+  private routes = new Map<number, string[]>()
+  /** Per thread: the kvm_set_irq whose fan-out is being traced. */
+  private fanning = new Map<string, { gsi: number; line: number; items: { what: string; o: Observation }[] }>()
+
+  private fanOut(o: Observation): void {
+    if (o._tag === 'TraceGap') { this.fanning.clear(); this.routes.clear(); return }
+    const k = threadKey(o)
+    const cur = this.fanning.get(k)
+    if (o._tag === 'KvmPicSetIrq' || o._tag === 'KvmIoapicSetIrq' || o._tag === 'KvmMsiSetIrq') {
+      if (!cur) return
+      const what = o._tag === 'KvmPicSetIrq' ? `kvm_pic_set_irq chip ${o.chip} pin ${o.pin}` : o._tag === 'KvmIoapicSetIrq' ? `kvm_ioapic_set_irq pin ${o.pin}` : `kvm_msi_set_irq dst ${o.dst.toString(16)} vec ${o.vec}`
+      const route = this.routes.get(cur.gsi)
+      if (route) {
+        this.checked('set-irq-fans-out-as-routed')
+        const want = route[cur.items.length]
+        if (want !== what) {
+          this.fail(o, 'set-irq-fans-out-as-routed', want ? `${want} (GSI ${cur.gsi}'s routing as the trace showed it: ${route.join(', ')})` : `no further irqchip event for GSI ${cur.gsi} (its routing: ${route.join(', ')})`, what)
+          return
+        }
+      }
+      cur.items.push({ what, o })
+      return
+    }
+    if (o._tag === 'KvmApicAcceptIrq' && cur) return
+    if (cur) {
+      this.fanning.delete(k)
+      const route = this.routes.get(cur.gsi)
+      if (!route) { if (cur.items.length > 0) this.routes.set(cur.gsi, cur.items.map((x) => x.what)) }
+      else if (cur.items.length < route.length) {
+        this.checked('set-irq-fans-out-as-routed')
+        this.fail(o, 'set-irq-fans-out-as-routed', `${route[cur.items.length]} first (GSI ${cur.gsi} set on line ${cur.line}; its routing: ${route.join(', ')})`, `${o.event}`)
+        return
+      }
+    }
+    if (o._tag === 'KvmSetIrq') this.fanning.set(k, { gsi: o.gsi, line: o.line, items: [] })
+  }
+
   /** Per IOAPIC pin: remote IRR known set (true), or unknown (absent). */
   private remoteIrr = new Map<number, boolean>()
   private remoteLine = new Map<number, number>()
@@ -138,6 +183,8 @@ export class Validator {
     if (this.failure) return
     // An MSI/IPI expectation holds only for the very next event of its thread.
     if (o._tag !== 'KvmApicAcceptIrq') this.expectAccept.delete(threadKey(o))
+    this.fanOut(o)
+    if (this.failure) return
     switch (o._tag) {
       case 'KvmPio': {
         if (o.rw !== 'write' || o.val === undefined || !PIC_PORTS.has(o.port)) return
