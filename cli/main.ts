@@ -2,6 +2,7 @@
 /** The `virq` command line. Every error is one line on stderr and an exit code (cli/command.ts), never a stack trace. */
 import { checkAllCommand, checkCommand, minimizeCommand, modelsCommand } from './check.js'
 import { EXIT, UsageError, type Command } from './command.js'
+import { captureCommand } from './capture.js'
 
 const loadReplay = async (): Promise<Command | undefined> => {
   try {
@@ -14,7 +15,7 @@ const loadReplay = async (): Promise<Command | undefined> => {
 
 const main = async (argv: ReadonlyArray<string>): Promise<number> => {
   const replay = await loadReplay()
-  const commands: Command[] = [modelsCommand, checkCommand, checkAllCommand, minimizeCommand, ...(replay ? [replay] : [])]
+  const commands: Command[] = [modelsCommand, checkCommand, checkAllCommand, minimizeCommand, ...(replay ? [replay] : []), captureCommand]
   const help = `virq — a formal, executable model of KVM virtual interrupt delivery
 
 usage: virq <command> [options]   (virq <command> --help for details)
