@@ -56,10 +56,30 @@ const BARE = /^\s*(?:([a-z_][a-z0-9_]*):)?([a-z_][a-z0-9_]*):(?:\s+(.*)|\s*)$/
 const BARE_NAME = /^\s*(?:([a-z_][a-z0-9_]*):)?([a-z_][a-z0-9_]*)\s*$/
 const KVM_LIKE = /^(kvm_|kvmmmu_|vgic_|sys_enter_|sys_exit_)/
 
+/**
+ * tracefs prints syscall events in their own layout, not the `print fmt` of their format file
+ * (kernel/trace/trace_syscalls.c `print_syscall_enter`: `sys_ioctl(fd: 5, cmd: ae80, arg: 0)`, each
+ * argument `%lx` without 0x; `print_syscall_exit`: `sys_ioctl -> 0x0`). Such a record is read as
+ * `sys_enter_<name>` / `sys_exit_<name>` with its fields in the format file's form
+ * (`fd: 0x5, cmd: 0xae80, arg: 0x0`), as trace-cmd and perf print them.
+ */
+const SYSCALL_ENTER = /^sys_([a-z0-9_]+)\((.*)\)\s*$/
+const SYSCALL_EXIT = /^sys_([a-z0-9_]+) -> (0x[0-9a-f]+)\s*$/
+const syscallRecord = (rest: string): { system: string | undefined; event: string; fields: string } | undefined => {
+  let m = SYSCALL_ENTER.exec(rest)
+  if (m) {
+    const fields = (m[2] ?? '').split(', ').map((a) => a.replace(/^([a-z_0-9]+): ([0-9a-f]+)$/, '$1: 0x$2')).join(', ')
+    return { system: undefined, event: `sys_enter_${m[1]}`, fields }
+  }
+  m = SYSCALL_EXIT.exec(rest)
+  if (m) return { system: undefined, event: `sys_exit_${m[1]}`, fields: m[2] ?? '' }
+  return undefined
+}
+
 const splitEvent = (rest: string | undefined): { system: string | undefined; event: string | undefined; fields: string; noEvent?: true } => {
   if (rest === undefined || rest.length === 0) return { system: undefined, event: undefined, fields: '' }
   const m = EVENT.exec(rest)
-  if (!m) return { system: undefined, event: undefined, fields: rest, noEvent: true }
+  if (!m) return syscallRecord(rest) ?? { system: undefined, event: undefined, fields: rest, noEvent: true }
   return { system: m[1], event: m[2], fields: rest.slice(m[0].length) }
 }
 

@@ -21,11 +21,20 @@
  * - IOAPIC edge pins: `ioapic-edge-coalesced-iff-irr-set` (`ioapic_set_irq`: an edge assert while
  *   IRR is already set returns 0, printed `(coalesced)`; a rising edge is not coalesced). IRR is the
  *   ORed `kvm_set_irq` level, known per GSI once every source seen on it has been seen low.
- * - IOAPIC level pins: `ioapic-level-coalesced-while-remote-irr` (ioapic.c `ioapic_set_irq`: a level pin whose
- *   remote IRR is set is not serviced again, the call returns 0 and prints `(coalesced)`; `ioapic_service`
- *   sets remote IRR when it delivers a level interrupt; only the EOI clears it, `__kvm_ioapic_update_eoi`,
- *   which prints `kvm_ack_irq irqchip IOAPIC pin P`). Remote IRR is known set after a delivered (not
- *   coalesced) level assert and unknown again after that pin's ack (the EOI may re-service it at once).
+ * - IOAPIC level pins: `ioapic-level-not-redelivered-while-remote-irr` (ioapic.c: `ioapic_service` sets remote IRR
+ *   when it delivers a level interrupt and refuses to deliver again while it is set; only the EOI clears it,
+ *   `__kvm_ioapic_update_eoi`, which prints `kvm_ack_irq irqchip IOAPIC pin P`). How the refused assert is
+ *   printed depends on the kernel: before 7d2253684dd1 (N. Leshenko, 2017-11-05, v4.15) `ioapic_set_irq`
+ *   tested `!edge && remote_irr` itself and returned 0, printed `(coalesced)`; since then only edge pins are
+ *   tested there, `ioapic_service` returns -1 and the line is printed NOT coalesced, with no delivery. A
+ *   delivery is visible: `kvm_apic_accept_irq` of the pin's vector is traced inside the fan-out, before
+ *   `kvm_ioapic_set_irq` (the tracepoint sits at `out:`). So the rule is: while remote IRR is known set, no
+ *   level assert on that pin is accompanied by an accept of its vector. Remote IRR becomes known set after
+ *   an assert that delivered, or a not-coalesced, unmasked level assert with no accept (only remote IRR can
+ *   refuse it then: `__apic_accept_irq` traces every accepted fixed interrupt, and a refusal by a disabled
+ *   APIC returns 0, printed coalesced); it is unknown again after that pin's ack (the EOI may re-service it
+ *   at once). This was first written the old way and corrected on a capture from kernel 6.1
+ *   (test/fixtures/captures/irqfd-resample-retrigger-race.trace, line 125: the VMM re-triggered the irqfd before the guest's EOI).
  * - Routing fan-out: `set-irq-fans-out-as-routed` (irq_comm.c `kvm_set_irq` calls the `set` of every routing
  *   entry of the GSI in order, each of which traces: `kvm_pic_set_irq` always, `kvm_ioapic_set_irq` for the
  *   IOAPIC, at either level, `kvm_msi_set_irq` for an MSI route as a split irqchip's VMM IOAPIC uses). The fan-out of each GSI is learned from its first complete `kvm_set_irq` in the
@@ -40,6 +49,13 @@
  *   APIC and the vector (a self IPI: the vector only; the sender's APIC is not printed). The trigger is not
  *   compared: excerpt 09 shows an MSI printed `level` accepted as `edge`. The accept's `apicid` is the vCPU
  *   id; this assumes the guest kept the reset APIC IDs (xAPIC ID = x2APIC ID = vCPU id).
+ * - Split irqchip / userspace PIC: `split-extint-injected-after-kvm-interrupt` (x86.c: `KVM_INTERRUPT` stores the
+ *   vector in `pending_external_vector` (-EEXIST if one is already there: one buffered interrupt);
+ *   `kvm_cpu_get_extint` hands it out once and clears it; the injection traces `kvm_inj_virq`). On a thread
+ *   that has issued a `KVM_INTERRUPT` (traced by `syscalls:sys_enter_ioctl`), every injection of a vector the
+ *   in-kernel LAPIC did not accept, other than a re-injection (`[reinjected]`), consumes one buffered
+ *   `KVM_INTERRUPT`; a second such injection with none issued in between is impossible. Before a thread's
+ *   first `KVM_INTERRUPT` nothing is checked (one may have been buffered before the trace began).
  * - LAPIC EOI: `eoi-clears-highest-isr` (SDM 11.8.5; lapic.c `apic_set_eoi` → `apic_find_highest_isr`):
  *   a `kvm_eoi vector V` must name the highest vector in service. Vectors enter service at
  *   `kvm_inj_virq` after `kvm_apic_accept_irq` on that vCPU; a vector never seen injected may have
@@ -209,7 +225,9 @@ export class Validator {
         if (o.irqchip === 'ioapic') { this.remoteIrr.delete(o.pin); return }
         if (o.irqchip !== 'pic-master' && o.irqchip !== 'pic-slave') return
         if (!this.pics) return
-        const irq = o.irqchip === 'pic-master' ? o.pin : o.pin + 8
+        // i8259.c pic_clear_isr adds 8 for the slave before kvm_notify_acked_irq(kvm, SELECT_PIC(irq), irq):
+        // the printed pin is the IRQ number 0-15 (a slave pin below 8 is taken as slave-relative).
+        const irq = o.irqchip === 'pic-master' || o.pin >= 8 ? o.pin : o.pin + 8
         this.checked('pic-ack-follows-isr-clear')
         const keep = this.pendingAcks.map((a) => a.has(irq))
         if (!keep.some(Boolean)) {
@@ -226,7 +244,8 @@ export class Validator {
         const before = this.lineLevel(o.gsi)
         m.set(o.source, o.level ? 1 : 0)
         const after = this.lineLevel(o.gsi)!
-        this.pendingLine = { gsi: o.gsi, before, after }
+        this.pendingLines.set(threadKey(o), { gsi: o.gsi, before, after })
+        this.fanAccepts.set(threadKey(o), [])
         if (this.pics && o.gsi < 16) {
           this.pics = this.withIntas(this.pics).map((s) => picStep(s, { _tag: 'PicLineSet', irq: o.gsi, level: after as 0 | 1 }).state)
           this.picBefore = this.picBeforeLine
@@ -264,13 +283,14 @@ export class Validator {
         return
       }
       case 'KvmIoapicSetIrq': {
-        const pl = this.pendingLine
+        const pl = this.pendingLines.get(threadKey(o))
         if (pl && pl.gsi === o.pin && o.trigger === 'level' && pl.after === 1 && !o.masked) {
           const remote = this.remoteIrr.get(o.pin)
+          const delivered = !o.coalesced && (this.fanAccepts.get(threadKey(o)) ?? []).includes(o.vec)
           if (remote === true) {
-            this.checked('ioapic-level-coalesced-while-remote-irr')
-            if (!o.coalesced) {
-              this.fail(o, 'ioapic-level-coalesced-while-remote-irr', `coalesced (pin ${o.pin} was delivered at line ${this.remoteLine.get(o.pin)} and no EOI has cleared its remote IRR)`, 'delivered again (not coalesced)')
+            this.checked('ioapic-level-not-redelivered-while-remote-irr')
+            if (delivered) {
+              this.fail(o, 'ioapic-level-not-redelivered-while-remote-irr', `no delivery (pin ${o.pin} was delivered at line ${this.remoteLine.get(o.pin)} and no EOI has cleared its remote IRR)`, `vector ${o.vec} accepted again`)
               return
             }
           } else if (!o.coalesced) { this.remoteIrr.set(o.pin, true); this.remoteLine.set(o.pin, o.line) }
@@ -285,6 +305,7 @@ export class Validator {
       }
       case 'KvmApicAcceptIrq': {
         const k = threadKey(o)
+        this.fanAccepts.get(k)?.push(o.vec)
         const exp = this.expectAccept.get(k)
         if (exp) {
           this.expectAccept.delete(k)
@@ -301,6 +322,20 @@ export class Validator {
         return
       }
       case 'KvmInjVirq': {
+        const k = threadKey(o)
+        const pending = this.kvmInterrupt.get(k)
+        if (pending !== undefined && !o.reinjected) {
+          const lapic = [...this.accepted.values()].some((a) => a.has(o.vector))
+          if (!lapic) {
+            this.checked('split-extint-injected-after-kvm-interrupt')
+            if (!pending) {
+              this.fail(o, 'split-extint-injected-after-kvm-interrupt', `a KVM_INTERRUPT ioctl on this vCPU thread since its injection on line ${this.kvmInterruptLine.get(k)} (the in-kernel LAPIC accepted no vector ${o.vector} either)`, `injection of vector 0x${o.vector.toString(16)}`)
+              return
+            }
+            this.kvmInterrupt.set(k, false)
+            this.kvmInterruptLine.set(k, o.line)
+          }
+        }
         const vcpu = vcpuOf(o)
         if (vcpu === undefined) return
         const a = this.accepted.get(vcpu)
@@ -309,6 +344,10 @@ export class Validator {
         const isr = this.inService.get(vcpu) ?? []
         isr.push(o.vector)
         this.inService.set(vcpu, isr)
+        return
+      }
+      case 'SysEnterIoctl': {
+        if (o.name === 'KVM_INTERRUPT') { this.kvmInterrupt.set(threadKey(o), true); this.kvmInterruptLine.set(threadKey(o), o.line) }
         return
       }
       case 'KvmEoi': {
@@ -328,7 +367,13 @@ export class Validator {
     }
   }
 
-  private pendingLine: { gsi: number; before: number | undefined; after: number } | undefined
+  /** Per thread: the line change of its last `kvm_set_irq` (the fan-out that follows prints it per chip). */
+  private pendingLines = new Map<string, { gsi: number; before: number | undefined; after: number }>()
+  /** Per vCPU thread, once it issued KVM_INTERRUPT: whether one is buffered and not yet injected. */
+  private kvmInterrupt = new Map<string, boolean>()
+  private kvmInterruptLine = new Map<string, number>()
+  /** Per thread: vectors accepted since its last `kvm_set_irq` (deliveries inside that fan-out). */
+  private fanAccepts = new Map<string, number[]>()
   private picBefore: { irq: number; elcr: boolean; imr: boolean; coalesced: boolean }[] | undefined
   /** Computed in KvmSetIrq before the line is applied: what `kvm_pic_set_irq` should print for each possible state. */
   private get picBeforeLine(): { irq: number; elcr: boolean; imr: boolean; coalesced: boolean }[] | undefined {
