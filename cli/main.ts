@@ -3,6 +3,7 @@
 import { checkAllCommand, checkCommand, minimizeCommand, modelsCommand } from './check.js'
 import { EXIT, UsageError, type Command } from './command.js'
 import { captureCommand } from './capture.js'
+import { mutantsCommand } from './mutants.js'
 
 const loadReplay = async (): Promise<Command | undefined> => {
   try {
@@ -15,7 +16,7 @@ const loadReplay = async (): Promise<Command | undefined> => {
 
 const main = async (argv: ReadonlyArray<string>): Promise<number> => {
   const replay = await loadReplay()
-  const commands: Command[] = [modelsCommand, checkCommand, checkAllCommand, minimizeCommand, ...(replay ? [replay] : []), captureCommand]
+  const commands: Command[] = [modelsCommand, checkCommand, checkAllCommand, minimizeCommand, ...(replay ? [replay] : []), captureCommand, mutantsCommand]
   const help = `virq — a formal, executable model of KVM virtual interrupt delivery
 
 usage: virq <command> [options]   (virq <command> --help for details)
