@@ -1,5 +1,7 @@
 /** `virq models`, `virq check`, `virq check-all`, `virq minimize`. */
-import { writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, writeFileSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { check, type CheckOptions, type CheckResult, type Strategy, type Trace } from '../checker/engine/explore.js'
 import { minimize } from '../checker/engine/minimize.js'
 import { createPool } from '../checker/runtime/pool.js'
@@ -287,7 +289,8 @@ export const checkAllCommand: Command = {
 
 Checks each registered model at its default parameters with BFS, and each bug
 variant, expecting the fixed model to satisfy every property and each bug variant
-to violate one. exit: 0 as expected, 1 otherwise, 3 if a check was incomplete`,
+to violate one, then replays the committed real KVM captures (test/fixtures/captures;
+not in --json), which must all conform. exit: 0 as expected, 1 otherwise, 3 if a check was incomplete`,
   run: async (args) => {
     const { flags } = parseArgs(args, ['timeout'], ['json'], 'check-all')
     const timeout = int(flags.timeout?.[0], 'timeout', 1) ?? 600
@@ -319,7 +322,22 @@ to violate one. exit: 0 as expected, 1 otherwise, 3 if a check was incomplete`,
       const line = (cells: string[]): string => cells.map((c, i) => (i >= 3 && i <= 6 ? c.padStart(w[i]!) : c.padEnd(w[i]!))).join('  ')
       process.stdout.write(line(head) + '\n' + w.map((x) => '-'.repeat(x)).join('  ') + '\n' + body.map(line).join('\n') + '\n')
     }
+    // The committed real KVM captures (test/fixtures/captures, docs/capture.md) must all conform.
+    const capDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'test', 'fixtures', 'captures')
+    const caps = existsSync(capDir) ? readdirSync(capDir).filter((f) => f.endsWith('.trace')).sort() : []
+    const replays: { file: string; result: string; checks: number }[] = []
+    if (caps.length > 0) {
+      const { replayFile } = await import('./replay.js')
+      for (const f of caps) {
+        const r = await replayFile(join(capDir, f))
+        replays.push({ file: f, result: r.result?.result ?? `error: ${r.error}`, checks: Object.values(r.result?.rulesChecked ?? {}).reduce((a, b) => a + b, 0) })
+      }
+      if (!flags.json) {
+        process.stdout.write(`\nreal KVM captures (test/fixtures/captures), replayed:\n`)
+        for (const r of replays) process.stdout.write(`  ${r.file.padEnd(40)} ${r.result.padEnd(10)} ${r.checks} rule checks\n`)
+      }
+    }
     if (rows.some((r) => r.status === 'incomplete')) return EXIT.incomplete
-    return rows.every((r) => r.expected) ? EXIT.ok : EXIT.finding
+    return rows.every((r) => r.expected) && replays.every((r) => r.result === 'conforms') ? EXIT.ok : EXIT.finding
   },
 }
