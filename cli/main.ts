@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=32
 /** The `virq` command line. Every error is one line on stderr and an exit code (cli/command.ts), never a stack trace. */
 import { checkAllCommand, checkCommand, minimizeCommand, modelsCommand } from './check.js'
 import { EXIT, UsageError, type Command } from './command.js'

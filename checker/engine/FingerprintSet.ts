@@ -5,27 +5,26 @@
  * states cost tens of MB and no GC pressure. Linear probing; grows by doubling.
  */
 export class FingerprintSet {
-  private h1s: Int32Array
-  private h2s: Int32Array
-  /** state index + 1; 0 = empty slot */
-  private idx: Int32Array
+  /** Slot j is t[3j] = h1, t[3j+1] = h2, t[3j+2] = state index + 1 (0 = empty): one slot is one cache
+   * line fetch, where three parallel arrays cost three misses per probe on a table far larger than the cache. */
+  private t: Int32Array
   private mask: number
   size = 0
 
   constructor(capacityPow2 = 1 << 16) {
-    this.h1s = new Int32Array(capacityPow2)
-    this.h2s = new Int32Array(capacityPow2)
-    this.idx = new Int32Array(capacityPow2)
+    this.t = new Int32Array(capacityPow2 * 3)
     this.mask = capacityPow2 - 1
   }
 
   /** The index of (h1,h2) if present, else -1. */
   get(h1: number, h2: number): number {
+    const t = this.t
     let i = (h1 ^ Math.imul(h2, 0x9e3779b1)) & this.mask
     for (;;) {
-      const v = this.idx[i]!
+      const o = i * 3
+      const v = t[o + 2]!
       if (v === 0) return -1
-      if (this.h1s[i] === h1 && this.h2s[i] === h2) return v - 1
+      if (t[o] === h1 && t[o + 1] === h2) return v - 1
       i = (i + 1) & this.mask
     }
   }
@@ -33,24 +32,27 @@ export class FingerprintSet {
   /** Insert (h1,h2) with `index` if absent; returns the existing index or -1 if inserted. */
   add(h1: number, h2: number, index: number): number {
     if ((this.size + 1) * 2 > this.mask + 1) this.grow()
+    const t = this.t
     let i = (h1 ^ Math.imul(h2, 0x9e3779b1)) & this.mask
     for (;;) {
-      const v = this.idx[i]!
+      const o = i * 3
+      const v = t[o + 2]!
       if (v === 0) {
-        this.h1s[i] = h1
-        this.h2s[i] = h2
-        this.idx[i] = index + 1
+        t[o] = h1
+        t[o + 1] = h2
+        t[o + 2] = index + 1
         this.size++
         return -1
       }
-      if (this.h1s[i] === h1 && this.h2s[i] === h2) return v - 1
+      if (t[o] === h1 && t[o + 1] === h2) return v - 1
       i = (i + 1) & this.mask
     }
   }
 
   /** Visit every (h1, h2, index). */
   forEach(f: (h1: number, h2: number, index: number) => void): void {
-    for (let j = 0; j < this.idx.length; j++) if (this.idx[j] !== 0) f(this.h1s[j]!, this.h2s[j]!, this.idx[j]! - 1)
+    const t = this.t
+    for (let o = 0; o < t.length; o += 3) if (t[o + 2] !== 0) f(t[o]!, t[o + 1]!, t[o + 2]! - 1)
   }
 
   /** Bytes held by the table. */
@@ -59,14 +61,12 @@ export class FingerprintSet {
   }
 
   private grow(): void {
-    const { h1s, h2s, idx } = this
+    const old = this.t
     const cap = (this.mask + 1) * 2
-    this.h1s = new Int32Array(cap)
-    this.h2s = new Int32Array(cap)
-    this.idx = new Int32Array(cap)
+    this.t = new Int32Array(cap * 3)
     this.mask = cap - 1
     this.size = 0
-    for (let j = 0; j < idx.length; j++) if (idx[j] !== 0) this.add(h1s[j]!, h2s[j]!, idx[j]! - 1)
+    for (let o = 0; o < old.length; o += 3) if (old[o + 2] !== 0) this.add(old[o]!, old[o + 1]!, old[o + 2]! - 1)
   }
 }
 

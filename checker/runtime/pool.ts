@@ -14,7 +14,7 @@ export interface PoolModel {
 
 export const createPool = <S>(workers: number, m: PoolModel, batchPerWorker = 2048): ExpansionPool<S> & { close(): Promise<void> } => {
   const url = new URL('./worker.js', import.meta.url)
-  const ws = Array.from({ length: workers }, () => new Worker(url, { workerData: m }))
+  const ws = Array.from({ length: workers }, () => new Worker(url, { workerData: m, resourceLimits: { maxYoungGenerationSizeMb: 96 } }))
   const call = (w: Worker, states: ReadonlyArray<S | undefined>): Promise<ReadonlyArray<Expansion<S> | undefined>> =>
     new Promise((resolve, reject) => {
       const onMsg = (r: ReadonlyArray<Expansion<S> | undefined>): void => { w.off('error', onErr); resolve(r) }
