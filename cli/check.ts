@@ -102,7 +102,7 @@ const printResult = (r: CheckResult<E>, spec: AnySpec, token: (t: Trace<E>) => s
     const v = r.violations.find((x) => x.property === p.name)
     const sw = r.sometimes.find((x) => x.property === p.name)
     const ev = r.eventually.find((x) => x.property === p.name)
-    const verdict = v ? 'VIOLATED' : p.expectation === 'sometimes' ? (sw?.reached ? 'reached' : 'NOT REACHED') : p.expectation === 'eventually' && !ev?.checked ? 'not checked (needs a complete BFS)' : r.status === 'ok' ? 'holds' : 'no violation found'
+    const verdict = v ? 'VIOLATED' : p.expectation === 'sometimes' ? (sw?.reached ? 'reached' : 'NOT REACHED') : p.expectation === 'eventually' && !ev?.checked ? (ev?.reason ?? 'not checked (needs a complete BFS)') : r.status === 'ok' ? 'holds' : 'no violation found'
     out(`  ${p.expectation.padEnd(10)} ${p.name.padEnd(42)} ${verdict}`)
   }
   for (const p of spec.stepProperties ?? []) {

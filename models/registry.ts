@@ -42,7 +42,11 @@ export const models: ModelEntry[] = [
     description: "KVM's in-kernel x86 irqchip: 8259 pair, IOAPIC, LAPICs, MSI, IPIs, irqfd with resamplefd, vCPU run loop",
     params: x86Params,
     bugs: [],
-    build: (p) => buildX86(p as unknown as X86Params).spec as unknown as AnySpec,
+    build: (p) => {
+      if (p.symmetry === 1 && p.vcpus! > 2 && p.layout !== 1)
+        throw new ModelError("parameter 'symmetry=1' of model 'x86-irqchip' needs layout=1 with 2 or more APs: in layout 0 vCPU 1 is the MSI, irqfd and IPI endpoint, so the APs are not interchangeable")
+      return buildX86(p as unknown as X86Params).spec as unknown as AnySpec
+    },
   },
   {
     id: 'split-irqchip',

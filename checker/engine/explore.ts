@@ -132,7 +132,7 @@ export interface CheckResult<E> {
   /** TLC's optimistic estimate that two distinct states shared a 64-bit fingerprint: n·(generated − n) / 2^64. */
   readonly collisionProbability?: number
   /** Which eventually-properties were checked (needs a complete BFS) and how. */
-  readonly eventually: ReadonlyArray<{ readonly property: string; readonly checked: boolean }>
+  readonly eventually: ReadonlyArray<{ readonly property: string; readonly checked: boolean; readonly reason?: string }>
 }
 
 const yieldNow = (): Promise<void> => new Promise((r) => setImmediate(r))
@@ -212,7 +212,12 @@ const exhaustive = async <S extends Hashed, E extends { readonly _tag: string }>
   const stopOnViolation = opts.stopOnViolation ?? true
   const checkDeadlock = opts.deadlock ?? true
   const eventuallyProps = spec.properties.filter((p) => p.expectation === 'eventually')
-  const wantGraph = eventuallyProps.length > 0 && strategy === 'bfs'
+  // Under a symmetry the graph is the quotient: its edges are events of the representative, whose vCPU
+  // ids the representative renamed, so a fair lasso there need not be fair (or even a lasso) in the real
+  // system. Liveness is therefore not checked with a representative (TLC warns likewise: symmetry and
+  // liveness checking are unsound together).
+  const symmetryBlocksLiveness = spec.representative !== undefined
+  const wantGraph = eventuallyProps.length > 0 && strategy === 'bfs' && !symmetryBlocksLiveness
 
   const seen = new FingerprintSet()
   const parent = new IntColumn()
@@ -488,7 +493,7 @@ const exhaustive = async <S extends Hashed, E extends { readonly _tag: string }>
       sometimes: Object.fromEntries([...ctx.sometimes].flatMap(([k, w]) => (w.index !== undefined ? [[k, w.index]] : []))),
     })
   }
-  const eventually: { property: string; checked: boolean }[] = []
+  const eventually: { property: string; checked: boolean; reason?: string }[] = []
   if (wantGraph && complete) {
     // BFS pops states in index order, so edgeStart[i] belongs to state i.
     edgeStart.push(edgeTo.length)
@@ -498,7 +503,9 @@ const exhaustive = async <S extends Hashed, E extends { readonly _tag: string }>
       eventually.push({ property: p.name, checked: true })
       if (v) report(v)
     }
-  } else for (const p of eventuallyProps) eventually.push({ property: p.name, checked: false })
+  } else
+    for (const p of eventuallyProps)
+      eventually.push({ property: p.name, checked: false, ...(symmetryBlocksLiveness ? { reason: 'not checked: symmetry reduction is on (liveness over the quotient graph is unsound); run with symmetry=0' } : {}) })
 
   const status = violations.length > 0 ? 'violated' : complete ? 'ok' : 'incomplete'
   const n = seen.size
