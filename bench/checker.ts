@@ -1,26 +1,38 @@
-/** Checker throughput on the cross-checker benchmark (shared/bench B1) and on the project's own model. */
+/**
+ * Checker throughput on the cross-checker benchmark (../shared/bench/README.md B1, TwoPhase) at 7-9 RMs,
+ * one and two workers, and on the project's own model. Reference times (B1 table, same kind of 2-core
+ * machine): TLC with 1 and 2 workers and SPIN 6.5.2.
+ */
 import { check } from '../checker/engine/explore.js'
+import { checkParallel } from '../checker/runtime/parallel.js'
 import { twoPhase } from '../models/twophase.js'
 import { buildModel } from '../models/registry.js'
-import { createPool } from '../checker/runtime/pool.js'
 
-// TLC (1 worker) on the same kind of 2-core machine: 296,448 distinct in 8.66 s, 1,745,408 in 50.48 s (B1 table).
-const TLC = { 7: 296_448 / 8.66, 8: 1_745_408 / 50.48 } as const
+const REF = {
+  7: { distinct: 296_448, tlc1: 8.66, tlc2: 7.70, spin: 0.35 },
+  8: { distinct: 1_745_408, tlc1: 50.48, tlc2: 37.92, spin: 2.16 },
+  9: { distinct: 10_340_352, tlc1: 347.35, tlc2: 225.59, spin: 19.99 },
+} as const
+
+const fmt = (x: number): string => Math.round(x).toLocaleString('en-US')
 
 export const benchChecker = async (out: (line: string) => void): Promise<void> => {
-  for (const n of [7, 8] as const) {
-    const r = await check(twoPhase(n))
-    const rate = r.distinct / (r.elapsedMs / 1000)
-    out(`twophase rms=${n}: ${r.distinct.toLocaleString('en-US')} distinct, ${r.generated.toLocaleString('en-US')} generated in ${(r.elapsedMs / 1000).toFixed(2)} s = ${Math.round(rate).toLocaleString('en-US')} distinct/s (${(rate / TLC[n]).toFixed(1)}× TLC's ${Math.round(TLC[n]).toLocaleString('en-US')}/s), heap ${(process.memoryUsage().heapUsed / 2 ** 20).toFixed(0)} MiB`)
-  }
-  {
-    const t = await check(twoPhase(7))
-    const pool = createPool(2, { model: 'twophase', params: { rms: 7, symmetry: 0 } })
-    const p = await check(twoPhase(7), { pool })
-    await pool.close()
-    out(`twophase rms=7 with 2 worker threads: ${(p.elapsedMs / 1000).toFixed(2)} s vs ${(t.elapsedMs / 1000).toFixed(2)} s sequential (speed-up ×${(t.elapsedMs / p.elapsedMs).toFixed(2)}; identical counts: ${p.distinct === t.distinct && p.generated === t.generated})`)
+  out('TwoPhase (B1): distinct states/s; ratios are to TLC 1 worker (TLC2: 2 workers) and SPIN on the B1 machine')
+  for (const n of [7, 8, 9] as const) {
+    const ref = REF[n]
+    const one = await check(twoPhase(n))
+    const two = await checkParallel(twoPhase(n), { model: 'twophase', params: { rms: n, symmetry: 0 } }, 2)
+    if (one.distinct !== ref.distinct || two.distinct !== ref.distinct || two.generated !== one.generated)
+      throw new Error(`twophase rms=${n}: counts ${one.distinct}/${two.distinct} differ from the reference ${ref.distinct}`)
+    for (const [label, r] of [['1 worker ', one], ['2 workers', two]] as const) {
+      const s = r.elapsedMs / 1000
+      const rate = r.distinct / s
+      out(`  rms=${n} ${label}: ${fmt(r.distinct)} distinct, ${fmt(r.generated)} generated in ${s.toFixed(2)} s = ${fmt(rate)} distinct/s, ${r.bytesPerState} bytes/state` +
+        ` | ×${(rate / (ref.distinct / ref.tlc1)).toFixed(1)} TLC (${fmt(ref.distinct / ref.tlc1)}/s), ×${(rate / (ref.distinct / ref.tlc2)).toFixed(1)} TLC2, ×${(rate / (ref.distinct / ref.spin)).toFixed(2)} SPIN (${fmt(ref.distinct / ref.spin)}/s)`)
+    }
+    out(`  rms=${n} speed-up of 2 workers over the sequential search: ×${(one.elapsedMs / two.elapsedMs).toFixed(2)}`)
   }
   const { spec } = buildModel('x86-irqchip', {})
   const r = await check(spec)
-  out(`x86-irqchip defaults: ${r.distinct.toLocaleString('en-US')} distinct, ${r.generated.toLocaleString('en-US')} generated in ${(r.elapsedMs / 1000).toFixed(2)} s = ${Math.round(r.distinct / (r.elapsedMs / 1000)).toLocaleString('en-US')} distinct/s (incl. the liveness pass)`)
+  out(`x86-irqchip defaults: ${fmt(r.distinct)} distinct, ${fmt(r.generated)} generated in ${(r.elapsedMs / 1000).toFixed(2)} s = ${fmt(r.distinct / (r.elapsedMs / 1000))} distinct/s (incl. the liveness pass), ${r.bytesPerState} bytes/state`)
 }

@@ -33,6 +33,18 @@ export interface ModelSpec<S extends Hashed, E extends { readonly _tag: string }
   readonly actorOf?: (e: E) => string
   /** Weak-fairness class of an event (undefined = unfair): used by `eventually` (fair lassos). */
   readonly fairness?: (e: E) => string | undefined
+  /**
+   * A fixed-width encoding of states as 32-bit words. With it, the parallel BFS keeps each level's
+   * frontier in shared memory, so any worker can take any state (checker/runtime/parallel.ts); without
+   * it, `--workers` uses the merge pool. `decode(encode(s))` must equal `s`, hash included.
+   */
+  readonly codec?: StateCodec<S>
   /** A readable one-line rendering of a state for counterexamples. */
   readonly formatState?: (s: S) => string
+}
+
+export interface StateCodec<S> {
+  readonly words: number
+  readonly encode: (s: S, out: Int32Array<ArrayBufferLike>, at: number) => void
+  readonly decode: (src: Int32Array<ArrayBufferLike>, at: number) => S
 }

@@ -71,8 +71,9 @@ export const models: ModelEntry[] = [
       { name: 'rms', default: 3, min: 1, max: 14, description: 'number of resource managers' },
       { name: 'symmetry', default: 0, min: 0, max: 1, description: '1 = reduce by RM symmetry (states equal up to renaming RMs are one)' },
     ],
-    bugs: [],
-    build: (p) => twoPhase(p.rms!, { symmetry: p.symmetry === 1 }) as unknown as AnySpec,
+    bugs: [{ id: 'tm-commits-early', description: 'the TM commits once any RM is prepared, not all: a working RM may then abort while others commit' }],
+    expectedViolations: { 'tm-commits-early': ['consistent'] },
+    build: (p, bug) => twoPhase(p.rms!, { symmetry: p.symmetry === 1, ...(bug ? { bug: bug as 'tm-commits-early' } : {}) }) as unknown as AnySpec,
   },
 ]
 

@@ -37,7 +37,11 @@ export type TwoPhaseEvent =
   | { readonly _tag: 'RMRcvAbortMsg'; readonly rm: number }
 
 /** RM symmetry: every RM plays the same role, so states that differ by a renaming of RMs are equivalent. */
-export const twoPhase = (n: number, opts: { readonly symmetry?: boolean } = {}): ModelSpec<TwoPhaseState, TwoPhaseEvent> => {
+/**
+ * Bug variant `tm-commits-early`: the TM commits once any RM is prepared instead of all of them (the
+ * classic mistake TCConsistent catches: a still-working RM can then abort while the others commit).
+ */
+export const twoPhase = (n: number, opts: { readonly symmetry?: boolean; readonly bug?: 'tm-commits-early' } = {}): ModelSpec<TwoPhaseState, TwoPhaseEvent> => {
   if (!Number.isInteger(n) || n < 1 || n > 14) throw new RangeError(`rms ${n} is not in 1..14`)
   const all = (1 << n) - 1
   const COMMIT = 1 << n
@@ -53,7 +57,7 @@ export const twoPhase = (n: number, opts: { readonly symmetry?: boolean } = {}):
   const enabled = (s: TwoPhaseState): TwoPhaseEvent[] => {
     const out: TwoPhaseEvent[] = []
     for (let r = 0; r < n; r++) if (s.tm === 0 && s.msgs & (1 << r)) out.push(RCV_PREPARED[r]!)
-    if (s.tm === 0 && s.tmPrepared === all) out.push(TM_COMMIT)
+    if (s.tm === 0 && (opts.bug === 'tm-commits-early' ? s.tmPrepared !== 0 : s.tmPrepared === all)) out.push(TM_COMMIT)
     if (s.tm === 0) out.push(TM_ABORT)
     for (let r = 0; r < n; r++) {
       if (rmOf(s, r) === WORKING) out.push(PREPARE[r]!, CHOOSE_ABORT[r]!)
@@ -119,6 +123,11 @@ export const twoPhase = (n: number, opts: { readonly symmetry?: boolean } = {}):
     ],
     isTerminal: () => true,
     ...(opts.symmetry ? { representative } : {}),
+    codec: {
+      words: 4,
+      encode: (s, out, at) => { out[at] = s.rm; out[at + 1] = s.tm; out[at + 2] = s.tmPrepared; out[at + 3] = s.msgs },
+      decode: (w, at) => R.make({ rm: w[at]! >>> 0, tm: w[at + 1]!, tmPrepared: w[at + 2]!, msgs: w[at + 3]! }),
+    },
     formatEvent: (e) => ('rm' in e ? `${e._tag}(rm${e.rm})` : e._tag),
     actorOf: (e) => (e._tag.startsWith('TM') ? 'TM' : `RM${(e as { rm: number }).rm}`),
     formatState: (s) => `tm=${TM_NAMES[s.tm]} rm=[${states(s).map((v) => RM_NAMES[v]).join(',')}] prepared=${s.tmPrepared.toString(2)} msgs=${s.msgs.toString(2)}`,

@@ -318,3 +318,37 @@ test('progress line: the ETA is given only under a bound, from the distinct-stat
   assert.match(progressLine(p, 100, { maxStates: 6000, timeoutMs: 5000 }), /ETA ≤ 3 s/) // 3 s of the timeout left
   assert.match(progressLine(p, 100), /1,000 distinct, 3,000 generated, depth 4, frontier 10, 500 states\/s, RSS 100 MiB$/)
 })
+
+test('parallel BFS over a shared frontier and visited set: 1 and 2 workers give exactly the sequential counts, depth, sometimes verdicts and bound; a violation gives the sequential counterexample', async () => {
+  const { checkParallel } = await import('../checker/runtime/parallel.js')
+  const strip = (r: import('../checker/engine/explore.js').CheckResult<unknown>) => ({
+    status: r.status, reason: r.reason, distinct: r.distinct, generated: r.generated, maxDepth: r.maxDepth,
+    sometimes: r.sometimes.map((x) => [x.property, x.reached]), violations: r.violations.map((v) => [v.property, v.trace]),
+  })
+  const cases: [Record<string, number>, string | undefined, { maxDepth?: number }][] = [
+    [{ rms: 5 }, undefined, {}], [{ rms: 6, symmetry: 1 }, undefined, {}], [{ rms: 6 }, undefined, { maxDepth: 7 }], [{ rms: 5 }, 'tm-commits-early', {}],
+  ]
+  for (const [params, bug, extra] of cases) {
+    const { spec, params: p } = buildModel('twophase', params, bug)
+    const seq = strip(await check(spec, extra))
+    for (const w of [1, 2]) assert.deepEqual(strip(await checkParallel(spec, { model: 'twophase', params: p, ...(bug ? { bug } : {}) }, w, extra)), seq, `${JSON.stringify(params)} ${bug ?? ''} workers=${w}`)
+  }
+  // The reference counts of ../shared/bench/README.md B1 (TLC and SPIN agree on them).
+  const { spec } = buildModel('twophase', { rms: 7 })
+  assert.equal((await checkParallel(spec, { model: 'twophase', params: { rms: 7, symmetry: 0 } }, 2)).distinct, 296_448)
+})
+
+test('twophase state codec: decode(encode(s)) is s, hash included, for every reachable state of 4 RMs', () => {
+  const spec = twoPhase(4)
+  const codec = spec.codec!
+  const seen = new Map<string, ReturnType<typeof spec.reduce>>()
+  const queue = spec.initStates().slice()
+  for (let i = 0; i < queue.length; i++) for (const e of spec.enabled(queue[i]!)) { const n = spec.reduce(queue[i]!, e); const k = `${n.h1}:${n.h2}`; if (!seen.has(k)) { seen.set(k, n); queue.push(n) } }
+  const buf = new Int32Array(codec.words)
+  for (const s of queue) {
+    codec.encode(s, buf, 0)
+    const d = codec.decode(buf, 0)
+    assert.deepEqual({ ...d }, { ...s })
+  }
+  assert.ok(queue.length > 100)
+})
