@@ -352,3 +352,15 @@ test('twophase state codec: decode(encode(s)) is s, hash included, for every rea
   }
   assert.ok(queue.length > 100)
 })
+
+test('an encoded frontier (model codec) changes nothing: BFS and DFS counts, depth and counterexamples equal those of the same model without its codec', async () => {
+  for (const bug of [undefined, 'tm-commits-early'] as const) {
+    const withCodec = twoPhase(6, bug ? { bug } : {})
+    const { codec: _codec, ...plain } = withCodec
+    for (const strategy of ['bfs', 'dfs'] as const) {
+      const a = await check(withCodec, { strategy })
+      const b = await check(plain, { strategy })
+      assert.deepEqual({ ...a, elapsedMs: 0 }, { ...b, elapsedMs: 0 }, `${strategy} ${bug ?? ''}`)
+    }
+  }
+})
