@@ -1,9 +1,20 @@
 /** `virq replay FILE…`: can the model explain a real kernel trace (ftrace text, virq JSONL) or an ITF trace? */
-import { createReadStream, existsSync, readFileSync, statSync } from 'node:fs'
+import { closeSync, createReadStream, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs'
 import { parseFtraceChunks, type ParseOutcome } from '../traces/ftrace.js'
 import { parseJsonlChunks } from '../traces/jsonl.js'
 import { formatTraceError } from '../traces/errors.js'
-import { Validator, type Contradiction } from '../traces/validate.js'
+import { fullyObservedFromHeader, Validator, type Contradiction } from '../traces/validate.js'
+
+/** The first 4 KiB of a file (its header lines), for `fullyObservedFromHeader`. */
+const readHead = (file: string): string => {
+  const fd = openSync(file, 'r')
+  try {
+    const buf = Buffer.alloc(4096)
+    return buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString('utf8')
+  } finally {
+    closeSync(fd)
+  }
+}
 import { buildModel, ModelError } from '../models/registry.js'
 import { checkItf } from './format.js'
 import { EXIT, UsageError, type Command } from './command.js'
@@ -47,9 +58,10 @@ const lineOfState = (text: string, step: number): number | undefined => {
 export const replayFile = async (file: string, opts: { format?: ReplayFormat; lenient?: boolean } = {}): Promise<{ result?: ReplayResult; error?: string }> => {
   const format = opts.format ?? detectFormat(file)
   if (format === 'itf') return replayItf(file)
-  const v = new Validator(file)
+  const fo = format === 'ftrace' ? fullyObservedFromHeader(readHead(file)) : undefined
+  const v = new Validator(file, fo ? { fullyObserved: fo } : {})
   const parse = format === 'jsonl' ? parseJsonlChunks : parseFtraceChunks
-  const outcome: ParseOutcome = await parse(createReadStream(file), { file, ...(opts.lenient ? { lenient: true } : {}) }, (o) => v.observe(o))
+  const outcome: ParseOutcome = await parse(createReadStream(file), { file, ...(opts.lenient ? { lenient: true } : {}), onUnknown: (e, l) => v.unknownEvent(e, l) }, (o) => v.observe(o))
   const verdict = v.end()
   const s = outcome.summary
   const base = {

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { spawnSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { parseFtraceText } from '../traces/ftrace.js'
-import { Validator, type Verdict } from '../traces/validate.js'
+import { FtraceParser, parseFtraceText } from '../traces/ftrace.js'
+import { fullyObservedFromHeader, Validator, type Verdict } from '../traces/validate.js'
 import { captureUnavailable } from '../cli/capture.js'
 
 const dir = fileURLToPath(new URL('../../test/fixtures/captures/', import.meta.url))
@@ -19,10 +19,12 @@ const cli = fileURLToPath(new URL('../cli/main.js', import.meta.url))
 const read = (name: string): string => readFileSync(join(dir, name), 'utf8')
 
 const validate = (text: string): Verdict => {
-  const v = new Validator('capture')
-  const r = parseFtraceText(text, { file: 'capture' })
+  const fo = fullyObservedFromHeader(text.slice(0, 4096))
+  const v = new Validator('capture', fo ? { fullyObserved: fo } : {})
+  const p = new FtraceParser({ file: 'capture', onUnknown: (e, l) => v.unknownEvent(e, l) }, (o) => v.observe(o))
+  p.pushText(text)
+  const r = p.end()
   assert.equal(r.error, undefined, JSON.stringify(r.error))
-  for (const o of r.observations) v.observe(o)
   return v.end()
 }
 const count = (text: string, re: RegExp): number => text.split('\n').filter((l) => re.test(l)).length

@@ -34,6 +34,8 @@ export interface FtraceOptions {
   /** The mail/web repair pre-pass (default `'auto'`). */
   readonly repair?: RepairMode
   readonly decode?: DecodeOptions
+  /** Called for each record of an event without a decoder (the validator of a fully observed trace reads their names). */
+  readonly onUnknown?: (event: string, line: number) => void
 }
 
 /** How parsing ended: the summary, and the error that stopped it (strict mode) if any. */
@@ -67,6 +69,7 @@ export class FtraceParser {
   private readonly layoutCounts = new Map<Layout, number>()
   private readonly malformed: TraceError[] = []
   private readonly repairMode: RepairMode
+  private readonly onUnknown: ((event: string, line: number) => void) | undefined
   private error: TraceError | undefined
   private linesRead = 0
   private eventsRead = 0
@@ -84,6 +87,7 @@ export class FtraceParser {
     this.lenient = options.lenient ?? false
     this.decodeOptions = options.decode ?? {}
     this.repairMode = options.repair ?? 'auto'
+    this.onUnknown = options.onUnknown
     this.assembler = new Assembler({ mode: this.repairMode, decode: this.decodeOptions }, (l) => this.logical(l))
     this.splitter = new LineSplitter((l) => this.pushLine(l))
   }
@@ -198,6 +202,7 @@ export class FtraceParser {
     if (d === undefined) {
       this.unknown.add(r.event)
       this.host.unknownEvent(r.event, l.line)
+      this.onUnknown?.(r.event, l.line)
       if (last) this.unterminated = { line: l.line, parsed: true }
       return
     }

@@ -8,8 +8,8 @@
  *
  * Used by `npm run bench` (the table in docs/mutants.md) and by test/mutants.test.ts.
  */
-import { parseFtraceText } from './ftrace.js'
-import { Validator, type Verdict } from './validate.js'
+import { FtraceParser, parseFtraceText } from './ftrace.js'
+import { fullyObservedFromHeader, Validator, type Verdict } from './validate.js'
 
 export type MutationKind = 'remove' | 'duplicate' | 'move' | 'alter'
 
@@ -26,10 +26,13 @@ export interface Mutant {
 }
 
 export const validateText = (text: string, file = 'mutant'): Verdict => {
-  const v = new Validator(file)
-  const r = parseFtraceText(text, { file })
+  const fo = fullyObservedFromHeader(text.slice(0, 4096))
+  const v = new Validator(file, fo ? { fullyObserved: fo } : {})
+  // Streamed in file order, so undecoded events reach the validator where they occur.
+  const p = new FtraceParser({ file, onUnknown: (e, l) => v.unknownEvent(e, l) }, (o) => v.observe(o))
+  p.pushText(text)
+  const r = p.end()
   if (r.error) return { ...v.end(), verdict: 'diverges', contradiction: { file, line: r.error.line ?? 0, rule: `parse:${r.error.code}`, expected: '', observed: r.error.reason, text: '' } }
-  for (const o of r.observations) v.observe(o)
   return v.end()
 }
 

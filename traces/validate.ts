@@ -61,10 +61,33 @@
  *   `kvm_inj_virq` after `kvm_apic_accept_irq` on that vCPU; a vector never seen injected may have
  *   been in service before the trace began, so only vectors injected in the trace are compared, and
  *   `vector -1` (empty ISR) is a contradiction only while such a vector is still in service.
+ * - Fully observed captures (`fullyObservedFromHeader`): a capture written by this project's harness
+ *   (`# virq capture: kernel … by native/virq-vmm`, native/virq-vmm.c) enables tracing after the vCPUs exist
+ *   and before any of them runs (`trace_start` precedes the second start barrier that releases
+ *   `KVM_RUN`) and before the VMM raises any interrupt, so every vCPU's LAPIC starts in its reset state
+ *   (lapic.c `kvm_lapic_reset`: IRR and ISR empty) and all of its IRR/ISR history is in the trace, provided
+ *   the ring buffer lost nothing (`entries-in-buffer/entries-written: N/N`). Other traces keep the
+ *   lenient rules above. For such traces, per vCPU:
+ *   `inj-virq-from-pending-irr`: an interrupt injection that is not a re-injection (svm.c `svm_inject_irq`,
+ *   vmx.c `vmx_inject_irq` trace `kvm_inj_virq`) takes its vector from x86.c `kvm_cpu_get_interrupt`: either
+ *   the PIC's ExtINT (`kvm_cpu_get_extint`: the in-kernel 8259's `kvm_pic_read_irq`, a vector irq_base+0..7 of
+ *   master or slave; with a split irqchip the vector buffered by `KVM_INTERRUPT`) or the LAPIC's highest IRR
+ *   vector (lapic.c `kvm_get_apic_interrupt`: `apic_clear_irr` then `apic_set_isr`). A LAPIC vector enters IRR
+ *   only through `__apic_accept_irq`, which traces `kvm_apic_accept_irq` first. So an injection of V needs an
+ *   accept of V on that vCPU since V's last injection, or a PIC/KVM_INTERRUPT source; a duplicated injection
+ *   is impossible unless V was accepted again. (An accept is traced also when it is then dropped, by a
+ *   disabled APIC or a level deassert: counting it as pending only makes the rule weaker.)
+ *   `eoi-names-vector-in-service`: lapic.c `apic_set_eoi` traces `kvm_eoi` with `apic_find_highest_isr`,
+ *   -1 when ISR is empty; ISR bits are set only at injection (`apic_set_isr`) and cleared only by EOI. So the
+ *   vector printed is exactly the highest vector injected and not yet EOIed, and -1 means none is.
+ *   Both stop for a vCPU (its IRR/ISR become unknown) at a `kvm_apicv_accept_irq` (vmx.c
+ *   `vmx_deliver_interrupt`, svm.c `svm_deliver_interrupt`: APICv/AVIC delivers and EOIs in hardware,
+ *   untraced), at an INIT accepted by it (`kvm_lapic_reset` follows), and for all vCPUs at a
+ *   `KVM_SET_LAPIC` or `KVM_SET_VCPU_EVENTS` ioctl (they write IRR/ISR or the pending injection directly).
  */
 import { initialPic, picStep, type PicState } from '../model/devices/pic.js'
 import type { PicPort } from '../model/devices/events.js'
-import type { Observation } from './Observation.js'
+import type { KvmApicAcceptIrq, Observation } from './Observation.js'
 
 export interface Contradiction {
   readonly file: string
@@ -88,6 +111,30 @@ export interface Verdict {
   readonly notes: ReadonlyArray<string>
 }
 
+/** What a fully observed trace's header says about the VM (see the module comment). */
+export interface FullyObserved {
+  readonly irqchip: 'in-kernel' | 'split'
+  /** The vendor module the header names (`kvm_amd`, `kvm_intel`, …), if any. */
+  readonly vendor?: string
+  /** vCPUs the VMM created (ids and APIC ids 0..vcpus-1: native/virq-vmm never sets an APIC id). */
+  readonly vcpus?: number
+}
+
+/**
+ * A trace is fully observed when its header is the one native/virq-vmm writes (it starts tracing before
+ * any vCPU runs) and the ring buffer lost no entry; undefined otherwise (then the lenient rules apply).
+ * `head` is the start of the file (its `#` header lines).
+ */
+export const fullyObservedFromHeader = (head: string): FullyObserved | undefined => {
+  if (!/^# virq capture: kernel .* by native\/virq-vmm\s*$/m.test(head)) return undefined
+  const chip = /^# virq capture: irqchip (in-kernel|split)\b/m.exec(head)
+  const entries = /^#\s*entries-in-buffer\/entries-written:\s*(\d+)\/(\d+)/m.exec(head)
+  if (!chip || !entries || entries[1] !== entries[2]) return undefined
+  const vendor = /^# virq capture: kernel .*; vendor module (\w+);/m.exec(head)?.[1]
+  const vcpus = /^# virq capture: kernel .*; vcpus (\d+);/m.exec(head)?.[1]
+  return { irqchip: chip[1] as 'in-kernel' | 'split', ...(vendor ? { vendor } : {}), ...(vcpus ? { vcpus: Number(vcpus) } : {}) }
+}
+
 const PIC_PORTS = new Set([0x20, 0x21, 0xa0, 0xa1, 0x4d0, 0x4d1])
 const MAX_PIC_STATES = 64
 
@@ -107,7 +154,256 @@ export class Validator {
   private count = 0
   private failure: Contradiction | undefined
 
-  constructor(private readonly file: string) {}
+  /** Fully observed traces: vCPUs whose IRR/ISR are no longer known (APICv, INIT), or all (`true`). */
+  private strictOff = new Set<number>()
+  private strictAllOff = false
+  /** Per thread: the vCPU its kvm_entry/kvm_exit name (for threads not named `CPU n/KVM`). */
+  private threadVcpu = new Map<string, number>()
+
+  constructor(private readonly file: string, private readonly opts: { readonly fullyObserved?: FullyObserved } = {}) {
+    if (opts.fullyObserved) this.notes.push(`fully observed (capture header of native/virq-vmm, irqchip ${opts.fullyObserved.irqchip}): strict LAPIC rules`)
+  }
+
+  /** Fully observed: why `accept-has-traced-cause` is off (a source whose accepts have no traced cause appeared). */
+  private acceptCauseOff: string | undefined
+  /** Per thread (fully observed): the traced cause the `kvm_apic_accept_irq` records that follow may come from. */
+  private acceptCause = new Map<string, AcceptCause>()
+  /** Per thread (fully observed, kvm_amd): the line of the `kvm_entry` it is in guest mode since. */
+  private inGuest = new Map<string, number>()
+  /** Per thread (fully observed): the APIC_ICR/APIC_EOI write whose effect must be its next event. */
+  private apicWrite = new Map<string, { reg: 'APIC_ICR' | 'APIC_EOI'; value: number; line: number }>()
+  /** Per thread (kvm_amd): the interrupt injected and not yet delivered, which must be re-injected next. */
+  private injPending = new Map<string, { vec: number; line: number; why: string }>()
+  /** Fully observed: sys_enter_ioctl records are in the trace; per thread, the line of its KVM_RUN not yet returned. */
+  private ioctlsTraced = false
+  private inRun = new Map<string, number>()
+  /** Per thread: accepts of the current kvm_set_irq fan-out since its last IOAPIC item (undefined: not checked). */
+  private fanSince = new Map<string, KvmApicAcceptIrq[] | undefined>()
+
+  /** An event the parser has no decoder for (only its name is known): see `HARMLESS_UNKNOWN`. */
+  unknownEvent(event: string, line: number): void {
+    if (!this.opts.fullyObserved || this.acceptCauseOff || HARMLESS_UNKNOWN.has(event)) return
+    this.offAcceptCause(line, `${event} (not decoded: it might deliver an interrupt whose accept has no traced cause)`)
+  }
+
+  private offAcceptCause(line: number, why: string): void {
+    if (this.acceptCauseOff) return
+    this.acceptCauseOff = why
+    this.notes.push(`line ${line}: accept-has-traced-cause off from here: ${why}`)
+  }
+
+  /**
+   * The rules of a fully observed trace that read the run loop and the causes of accepts (see the
+   * module comment); the LAPIC IRR/ISR rules are in the main switch.
+   */
+  private strictRules(o: Observation): void {
+    const fo = this.opts.fullyObserved
+    if (!fo) return
+    const k = threadKey(o)
+    // Sources of accepts no tracepoint announces: turn the cause rule off (sound, never stricter).
+    if (o._tag === 'KvmMsr' && o.rw === 'write') this.offAcceptCause(o.line, `wrmsr 0x${o.msr.toString(16)} (an MSR write may arm the TSC-deadline or x2APIC timer, or a PMU counter, whose interrupts lapic.c kvm_apic_local_deliver accepts with no cause traced)`)
+    if (o._tag === 'KvmApic' && o.rw === 'write' && o.reg === 'APIC_TMICT' && o.value !== 0n) this.offAcceptCause(o.line, 'APIC_TMICT written: the LAPIC timer is armed (apic_timer_expired accepts LVTT with no cause traced)')
+    if (o._tag === 'KvmPio' && o.rw === 'write' && o.port >= 0x40 && o.port <= 0x43) this.offAcceptCause(o.line, 'a PIT port write (i8254.c pit_do_work may deliver the NMI watchdog through LVT0)')
+    if (o._tag === 'SysEnterIoctl' && (o.name === 'KVM_SET_IRQCHIP' || o.name === 'KVM_X86_SET_MCE' || o.name === 'KVM_SET_LAPIC')) this.offAcceptCause(o.line, `${o.name} (it can deliver without a traced cause: ioapic.c kvm_ioapic_inject_all, a CMCI, or a restored IRR)`)
+    if (o._tag.startsWith('KvmHv')) this.offAcceptCause(o.line, `${o.event} (Hyper-V synthetic interrupts and timers accept vectors with no kvm_apic_ipi/kvm_msi_set_irq)`)
+
+    if (o._tag === 'KvmApic' && o.rw === 'write' && o.reg === 'APIC_ID') this.offAcceptCause(o.line, 'APIC_ID written (lapic.c kvm_apic_set_xapic_id): APIC ids are no longer the vCPU ids')
+
+    // KVM_RUN brackets (kvm_main.c kvm_vcpu_ioctl, case KVM_RUN: trace_kvm_userspace_exit after
+    // kvm_arch_vcpu_ioctl_run returns). Checked once sys_enter_ioctl is seen at all: the harness
+    // traces the ioctls of all its threads or none (native/virq-vmm.c, the common_pid filter).
+    if (o._tag === 'SysEnterIoctl') this.ioctlsTraced = true
+    if (this.ioctlsTraced && ((o._tag === 'SysEnterIoctl' && o.name === 'KVM_RUN') || o._tag === 'KvmUserspaceExit' || o._tag === 'KvmEntry')) {
+      this.checked('kvm-run-brackets')
+      const since = this.inRun.get(k)
+      const bad = o._tag === 'SysEnterIoctl' ? (since !== undefined ? `a kvm_userspace_exit first (the KVM_RUN on line ${since} has not returned; each return traces one)` : undefined)
+        : since === undefined ? `a KVM_RUN ioctl on this thread first (${o._tag === 'KvmEntry' ? 'the guest runs only inside KVM_RUN' : 'kvm_userspace_exit is traced when a KVM_RUN returns'}; the trace records this process's ioctls)` : undefined
+      if (bad) {
+        this.fail(o, 'kvm-run-brackets', bad, o._tag === 'SysEnterIoctl' ? 'KVM_RUN' : o.event)
+        return
+      }
+      if (o._tag === 'SysEnterIoctl') this.inRun.set(k, o.line)
+      else if (o._tag === 'KvmUserspaceExit') this.inRun.delete(k)
+    }
+
+    // The harness names each vCPU thread `CPU n/KVM` and runs vCPU n only there (native/virq-vmm.c).
+    if ((o._tag === 'KvmEntry' || o._tag === 'KvmExit') && o.vcpu !== undefined && vcpuOf(o) !== undefined) {
+      this.checked('vcpu-matches-thread')
+      if (o.vcpu !== vcpuOf(o)) {
+        this.fail(o, 'vcpu-matches-thread', `vcpu ${vcpuOf(o)} (thread ${o.task} runs only that vCPU)`, `vcpu ${o.vcpu}`)
+        return
+      }
+    }
+
+    // LAPIC register writes and what they trace next on the same thread (lapic.c kvm_lapic_reg_write
+    // traces kvm_apic first; APIC_ICR calls kvm_apic_send_ipi, which traces kvm_apic_ipi with the
+    // written ICR low; APIC_EOI calls apic_set_eoi, which traces kvm_eoi before anything else).
+    const after = this.apicWrite.get(k)
+    if (after) {
+      this.apicWrite.delete(k)
+      this.checked('apic-write-effect')
+      const ok = after.reg === 'APIC_ICR' ? o._tag === 'KvmApicIpi' && o.icrLow === (after.value & 0xccfff) : o._tag === 'KvmEoi'
+      if (!ok) {
+        this.fail(o, 'apic-write-effect', after.reg === 'APIC_ICR' ? `kvm_apic_ipi with ICR low 0x${(after.value & 0xccfff).toString(16)} (the APIC_ICR write on line ${after.line})` : `kvm_eoi (the APIC_EOI write on line ${after.line})`, o._tag === 'KvmApicIpi' ? `kvm_apic_ipi with ICR low 0x${o.icrLow.toString(16)}` : o.event)
+        return
+      }
+    } else if (o._tag === 'KvmEoi' && this.strict(o.apicid) !== undefined && !this.acceptCauseOff) {
+      // Without APICv/AVIC (strict(), see kvm_apicv_accept_irq) an EOI is the guest's APIC_EOI write.
+      this.checked('apic-write-effect')
+      this.fail(o, 'apic-write-effect', 'a kvm_apic APIC_EOI write just before it on this thread (with the LAPIC emulated, apic_set_eoi runs only for that write)', 'kvm_eoi')
+      return
+    }
+    if (o._tag === 'KvmApic' && o.rw === 'write' && (o.reg === 'APIC_ICR' || o.reg === 'APIC_EOI')) this.apicWrite.set(k, { reg: o.reg, value: Number(o.value & 0xffffffffn), line: o.line })
+
+    // Run loop (kvm_amd only: svm.c): one kvm_entry per VMRUN, one kvm_exit after it.
+    if (fo.vendor === 'kvm_amd') {
+      if (o._tag === 'KvmEntry' || o._tag === 'KvmExit') {
+        this.checked('entry-exit-alternate')
+        const since = this.inGuest.get(k)
+        if (o._tag === 'KvmEntry' && since !== undefined) {
+          this.fail(o, 'entry-exit-alternate', `a kvm_exit first (this vCPU thread entered the guest on line ${since}; svm.c traces one kvm_entry per VMRUN and one kvm_exit after it)`, 'kvm_entry')
+          return
+        }
+        if (o._tag === 'KvmExit' && since === undefined) {
+          this.fail(o, 'entry-exit-alternate', 'a kvm_entry first (tracing began before the first KVM_RUN, so every kvm_exit follows a traced kvm_entry of its thread)', 'kvm_exit')
+          return
+        }
+        if (o._tag === 'KvmEntry') { this.inGuest.set(k, o.line); this.injPending.delete(k) }
+        else {
+          this.inGuest.delete(k)
+          // svm.c svm_get_exit_info prints EXITINTINFO: valid (bit 31) with type INTR (bits 10:8 = 0) is an
+          // interrupt whose delivery the exit interrupted; svm_complete_interrupts queues it as injected.
+          const ii = o.intrInfo
+          if (ii !== undefined && (ii & 0x80000000) !== 0 && ((ii >>> 8) & 7) === 0) this.injPending.set(k, { vec: ii & 0xff, line: o.line, why: `the kvm_exit on line ${o.line} reports its delivery interrupted (intr_info 0x${(ii >>> 0).toString(16)})` })
+        }
+      } else if (o._tag === 'KvmInjVirq' && !o.soft && o.variant === undefined && !this.strictAllOff && !this.inGuest.has(k)) {
+        const v = vcpuOf(o) ?? this.threadVcpu.get(k)
+        if (v === undefined || !this.strictOff.has(v)) {
+          // x86.c kvm_check_and_inject_events: an interrupt already injected (vcpu->arch.interrupt.injected:
+          // not yet delivered by a VMRUN) is re-injected, printed [reinjected], before any new one is taken.
+          this.checked('reinjection-of-interrupted-event')
+          const p = this.injPending.get(k)
+          const bad = o.reinjected
+            ? (!p ? 'a fresh injection (no injection on this thread is waiting: none since its last kvm_entry, and no exit reported one interrupted)' : p.vec !== o.vector ? `a re-injection of vector 0x${p.vec.toString(16)} (${p.why})` : undefined)
+            : p ? `a re-injection of vector 0x${p.vec.toString(16)} first (${p.why})` : undefined
+          if (bad) {
+            this.fail(o, 'reinjection-of-interrupted-event', bad, `${o.reinjected ? 're-injection' : 'injection'} of vector 0x${o.vector.toString(16)}`)
+            return
+          }
+          this.injPending.set(k, { vec: o.vector, line: o.line, why: `injected on line ${o.line} and not yet entered` })
+        }
+      } else if (VCPU_CONTEXT.has(o._tag) && this.inGuest.has(k)) {
+        this.checked('vcpu-work-outside-guest')
+        this.fail(o, 'vcpu-work-outside-guest', `a kvm_exit first: this thread has been in guest mode since its kvm_entry on line ${this.inGuest.get(k)}, and ${o.event} is traced only by the vCPU thread outside it`, o.event)
+        return
+      }
+    }
+
+    // Causes of accepts.
+    const cause = this.acceptCause.get(k)
+    if (o._tag === 'KvmApicAcceptIrq') {
+      this.fanSince.get(k)?.push(o)
+      if (this.acceptCauseOff) return
+      this.checked('accept-has-traced-cause')
+      if (!cause) {
+        this.fail(o, 'accept-has-traced-cause', 'a traced cause just before it on this thread (kvm_apic_ipi, kvm_msi_set_irq, a kvm_set_irq fan-out, an IOAPIC kvm_ack_irq or kvm_ioapic_delayed_eoi_inj): lapic.c __apic_accept_irq traces every accept, and in a fully observed trace every path into it is traced first', `accept of vector ${o.vec} by APIC ${o.apicid}`)
+        return
+      }
+      if (cause.n >= cause.max) {
+        this.fail(o, 'accept-has-traced-cause', `no further accept (the ${cause.what} on line ${cause.line} has one destination, which accepted already)`, `accept of vector ${o.vec} by APIC ${o.apicid}`)
+        return
+      }
+      if (cause.vec !== undefined && cause.vec !== o.vec) {
+        this.fail(o, 'accept-has-traced-cause', `vector ${cause.vec} (the ${cause.what} on line ${cause.line})`, `accept of vector ${o.vec} by APIC ${o.apicid}`)
+        return
+      }
+      cause.n++
+      return
+    }
+    const fan = cause?.kind === 'fan'
+    if (fan && (o._tag === 'KvmPicSetIrq' || o._tag === 'KvmIoapicSetIrq' || o._tag === 'KvmMsiSetIrq')) {
+      if (o._tag === 'KvmIoapicSetIrq') {
+        const acc = this.fanSince.get(k)
+        const pl = this.pendingLines.get(k)
+        if (acc) {
+          this.checked('ioapic-delivers-its-entry')
+          // ioapic.c ioapic_set_irq: a low line or a masked entry never reaches kvm_irq_delivery_to_apic;
+          // ioapic_service delivers the entry's vector; a physical unicast reaches at most one APIC.
+          const unicast = o.destMode === 'physical' && o.dst !== 0xff && o.deliveryMode !== 'LowPrio'
+          const bad = (pl?.after === 0 || o.masked) && acc.length > 0 ? `no kvm_apic_accept_irq before it (the ${o.masked ? 'entry is masked' : 'line went low'}: ioapic_set_irq does not deliver)`
+            : acc.find((a) => a.vec !== o.vec) ? `accepts of vector ${o.vec} only (the entry's vector)`
+            : unicast && acc.length > 1 ? `at most one accept (physical destination ${o.dst})`
+            : unicast && acc.find((a) => a.apicid !== o.dst) ? `an accept by APIC ${o.dst} (the entry's physical destination)` : undefined
+          if (bad) {
+            const a = acc[0]!
+            this.fail(o, 'ioapic-delivers-its-entry', bad, `${acc.length} accept(s) before it (first: APIC ${a.apicid} vector ${a.vec} on line ${a.line})`)
+            return
+          }
+        }
+        this.fanSince.set(k, [])
+      } else if (o._tag === 'KvmMsiSetIrq') this.fanSince.set(k, undefined) // its accepts follow it: stop the per-pin count
+      return
+    }
+    if (cause && cause.min > cause.n && !this.acceptCauseOff) {
+      this.checked('unicast-reaches-destination')
+      this.fail(o, 'unicast-reaches-destination', `${cause.min === 1 ? 'a kvm_apic_accept_irq' : `${cause.min} kvm_apic_accept_irq records`} first: the ${cause.what} on line ${cause.line} names ${cause.min === 1 ? 'an APIC that exists' : 'APICs that exist'} (lapic.c kvm_irq_delivery_to_apic reaches __apic_accept_irq, which traces before anything else), and ${cause.n} accepted`, o.event)
+      return
+    }
+    if (fan) {
+      // The fan-out ended: an accept after the last IOAPIC item has no kvm_ioapic_set_irq after it.
+      const acc = this.fanSince.get(k)
+      this.fanSince.delete(k)
+      if (acc && acc.length > 0 && !this.acceptCauseOff) {
+        this.checked('ioapic-delivers-its-entry')
+        this.fail(o, 'ioapic-delivers-its-entry', `the kvm_ioapic_set_irq of the pin that delivered vector ${acc[0]!.vec} on line ${acc[0]!.line} (ioapic.c ioapic_set_irq traces it after ioapic_service)`, o.event)
+        return
+      }
+    }
+    this.acceptCause.delete(k)
+    const unicastTo = (physical: boolean, dst: number, shorthand?: string): number => (physical && dst !== 0xff && dst !== 0xffffffff && (shorthand === undefined || shorthand === 'dst') ? 1 : shorthand === 'self' ? 1 : Infinity)
+    // Accepts a Fixed unicast must produce: one, when its destination is one of the VMM's vCPUs (or itself).
+    const exists = (dst: number): boolean => fo.vcpus !== undefined && dst < fo.vcpus
+    switch (o._tag) {
+      case 'KvmApicIpi': {
+        const max = unicastTo(o.destMode === 'physical', o.destId, o.shorthand)
+        const min = o.deliveryMode === 'Fixed' && o.assert && max === 1 && (o.shorthand === 'self' || exists(o.destId)) ? 1 : 0
+        this.acceptCause.set(k, { kind: 'ipi', what: `kvm_apic_ipi to ${o.shorthand === 'self' ? 'self' : o.destId.toString(16)}`, line: o.line, n: 0, vec: o.vec, max, min })
+        return
+      }
+      case 'KvmMsiSetIrq': {
+        const max = o.deliveryMode === 'LowPrio' ? 1 : unicastTo(o.destMode === 'physical', o.dst)
+        const min = o.deliveryMode === 'Fixed' && max === 1 && exists(o.dst) ? 1 : 0
+        this.acceptCause.set(k, { kind: 'msi', what: `kvm_msi_set_irq to ${o.dst.toString(16)}`, line: o.line, n: 0, vec: o.vec, max, min })
+        return
+      }
+      case 'KvmSetIrq':
+        this.acceptCause.set(k, { kind: 'fan', what: `kvm_set_irq of GSI ${o.gsi}`, line: o.line, n: 0, max: Infinity, min: 0 })
+        this.fanSince.set(k, [])
+        return
+      case 'KvmAckIrq':
+        if (o.irqchip === 'ioapic') this.acceptCause.set(k, { kind: 'eoi', what: `IOAPIC ack of pin ${o.pin} (re-delivery while its line is high)`, line: o.line, n: 0, max: Infinity, min: 0 })
+        return
+      case 'KvmIoapicDelayedEoiInj':
+        this.acceptCause.set(k, { kind: 'eoi', what: 'delayed IOAPIC EOI injection', line: o.line, n: 0, vec: o.vec, max: Infinity, min: 0 })
+        return
+      default:
+        return
+    }
+  }
+
+  /** The fully observed vCPU `vcpu` (strict rules apply), or undefined. */
+  private strict(vcpu: number | undefined): number | undefined {
+    return this.opts.fullyObserved && !this.strictAllOff && vcpu !== undefined && !this.strictOff.has(vcpu) ? vcpu : undefined
+  }
+
+  /** The vectors the in-kernel 8259 could hand out now (`kvm_pic_read_irq`: irq_base + 0..7 of either chip). */
+  private picVectors(): Set<number> {
+    const out = new Set<number>()
+    // kvm_create_pic zeroes the chips: irq_base 0 until an ICW2 is written.
+    const bases = this.pics ? this.pics.flatMap((s) => [s.master.irqBase, s.slave.irqBase]) : [0, 8]
+    for (const b of bases) for (let i = 0; i < 8; i++) out.add(b + i)
+    return out
+  }
 
   get failed(): boolean {
     return this.failure !== undefined
@@ -200,6 +496,12 @@ export class Validator {
     // An MSI/IPI expectation holds only for the very next event of its thread.
     if (o._tag !== 'KvmApicAcceptIrq') this.expectAccept.delete(threadKey(o))
     this.fanOut(o)
+    if (this.failure) return
+    if ((o._tag === 'KvmEntry' || o._tag === 'KvmExit') && o.vcpu !== undefined) this.threadVcpu.set(threadKey(o), o.vcpu)
+    if (o._tag === 'KvmApicvAcceptIrq') this.strictOff.add(o.apicid)
+    if (o._tag === 'KvmApicAcceptIrq' && o.deliveryMode === 'INIT') this.strictOff.add(o.apicid)
+    if (o._tag === 'SysEnterIoctl' && (o.name === 'KVM_SET_LAPIC' || o.name === 'KVM_SET_VCPU_EVENTS')) this.strictAllOff = true
+    this.strictRules(o)
     if (this.failure) return
     switch (o._tag) {
       case 'KvmPio': {
@@ -323,6 +625,32 @@ export class Validator {
       }
       case 'KvmInjVirq': {
         const k = threadKey(o)
+        const sv = this.strict(vcpuOf(o) ?? this.threadVcpu.get(k))
+        if (sv !== undefined && !o.reinjected && !o.soft && o.variant === undefined) {
+          this.checked('inj-virq-from-pending-irr')
+          const lapic = this.accepted.get(sv)?.has(o.vector) ?? false
+          const fo = this.opts.fullyObserved!
+          const extint = fo.irqchip === 'split' ? this.kvmInterrupt.get(k) === true : this.picVectors().has(o.vector)
+          // A consumed KVM_INTERRUPT: the split-irqchip rule below says the same more precisely.
+          if (!lapic && !extint && !(fo.irqchip === 'split' && this.kvmInterrupt.get(k) === false)) {
+            const src = fo.irqchip === 'split' ? 'a KVM_INTERRUPT on this thread not yet injected' : `an 8259 vector (${[...this.picVectors()].sort((a, b) => a - b).map((v) => `0x${v.toString(16)}`).join(', ')})`
+            this.fail(o, 'inj-virq-from-pending-irr', `a kvm_apic_accept_irq of vector ${o.vector} for APIC ${sv} since its last injection, or ${src} (the trace is fully observed)`, `injection of vector 0x${o.vector.toString(16)}`)
+            return
+          }
+          // Both sources possible: which one the kernel took is not known, nor whether ISR changed.
+          if (lapic && extint) this.strictOff.add(sv)
+          else if (lapic) {
+            // lapic.c apic_has_interrupt_for_ppr: the highest IRR vector is delivered only if its
+            // priority class is above PPR's, and PPR >= the class of the highest ISR vector (apic_update_ppr).
+            const isr = this.inService.get(sv) ?? []
+            const top = isr.length ? Math.max(...isr) : -1
+            this.checked('inj-virq-above-ppr')
+            if (top >= 0 && (o.vector & 0xf0) <= (top & 0xf0)) {
+              this.fail(o, 'inj-virq-above-ppr', `no LAPIC injection of class ${o.vector >> 4} or below: vector 0x${top.toString(16)} (class ${top >> 4}) is in service on APIC ${sv} and not yet EOIed (the trace is fully observed)`, `injection of vector 0x${o.vector.toString(16)}`)
+              return
+            }
+          }
+        }
         const pending = this.kvmInterrupt.get(k)
         if (pending !== undefined && !o.reinjected) {
           const lapic = [...this.accepted.values()].some((a) => a.has(o.vector))
@@ -336,9 +664,10 @@ export class Validator {
             this.kvmInterruptLine.set(k, o.line)
           }
         }
-        const vcpu = vcpuOf(o)
+        const vcpu = vcpuOf(o) ?? this.threadVcpu.get(k)
         if (vcpu === undefined) return
         const a = this.accepted.get(vcpu)
+        if (o.reinjected) return // x86.c kvm_check_and_inject_events re-injects interrupt.nr: IRR and ISR are untouched
         if (!a?.has(o.vector)) return // ExtINT from the PIC or accepted before the trace: not a LAPIC vector we track
         a.delete(o.vector)
         const isr = this.inService.get(vcpu) ?? []
@@ -352,6 +681,14 @@ export class Validator {
       }
       case 'KvmEoi': {
         const isr = this.inService.get(o.apicid) ?? []
+        if (this.strict(o.apicid) !== undefined) {
+          this.checked('eoi-names-vector-in-service')
+          const want = isr.length === 0 ? -1 : Math.max(...isr)
+          if (o.vector !== want) {
+            this.fail(o, 'eoi-names-vector-in-service', want === -1 ? `vector -1 (no vector injected on APIC ${o.apicid} is in service; the trace is fully observed)` : `vector ${want} (the highest vector injected on APIC ${o.apicid} and not yet EOIed; the trace is fully observed)`, `vector ${o.vector}`)
+            return
+          }
+        }
         if (isr.length === 0) return
         this.checked('eoi-clears-highest-isr')
         const highest = Math.max(...isr)
@@ -411,6 +748,42 @@ export class Validator {
     return { ...base, verdict: checks > 0 ? 'conforms' : 'nothing-to-check' }
   }
 }
+
+/** A traced event an accept may follow from (fully observed traces). */
+interface AcceptCause {
+  readonly kind: 'ipi' | 'msi' | 'fan' | 'eoi'
+  readonly what: string
+  readonly line: number
+  /** Accepts it can produce: 1 for a physical unicast, else unbounded. */
+  readonly max: number
+  /** Accepts it must produce before the thread traces anything else (a Fixed unicast to an existing APIC: 1). */
+  readonly min: number
+  /** The vector its accepts carry, when the cause prints it. */
+  readonly vec?: number
+  n: number
+}
+
+/**
+ * Events traced only by a vCPU thread outside guest mode (kvm_amd): port and MMIO emulation, the
+ * LAPIC register emulation that traces kvm_apic/kvm_eoi, injection (svm.c svm_inject_irq, called from
+ * x86.c vcpu_enter_guest before svm_vcpu_run), the return to userspace, and syscalls. Events that can
+ * come from interrupt context on that thread (kvm_set_irq, accepts, kvm_vcpu_wakeup) are not here.
+ */
+const VCPU_CONTEXT = new Set(['KvmPio', 'KvmMmio', 'KvmInjVirq', 'KvmUserspaceExit', 'SysEnterIoctl', 'KvmApic', 'KvmEoi'])
+
+/**
+ * Undecoded events that deliver no interrupt (they are MMU, TSC, FPU, emulation and polling
+ * tracepoints of x86.c/mmu and kvm_main.c); any other undecoded event turns `accept-has-traced-cause` off.
+ */
+const HARMLESS_UNKNOWN = new Set([
+  'kvm_write_tsc_offset', 'kvm_fpu', 'kvm_emulate_insn', 'kvm_page_fault', 'kvm_unmap_hva_range', 'vcpu_match_mmio',
+  'kvm_halt_poll_ns', 'kvm_age_hva', 'kvm_test_age_hva', 'kvm_set_spte_hva', 'kvm_cr', 'kvm_cpuid', 'kvm_track_tsc',
+  'kvm_update_master_clock', 'kvm_pvclock_update', 'kvm_wait_lapic_expire', 'kvm_set_user_memory_region',
+  'kvm_mmu_get_page', 'kvm_mmu_prepare_zap_page', 'kvm_mmu_spte_requested', 'kvm_mmu_set_spte', 'kvm_mmu_pagetable_walk',
+  'kvm_mmu_paging_element', 'kvm_mmu_walker_error', 'kvm_mmu_sync_page', 'kvm_mmu_unsync_page', 'kvm_mmu_zap_all_fast',
+  'kvm_tdp_mmu_spte_changed', 'kvm_mmu_split_huge_page', 'fast_page_fault', 'handle_mmio_page_fault', 'mark_mmio_spte',
+  'kvm_dirty_ring_push', 'kvm_dirty_ring_reset', 'kvm_dirty_ring_exit', 'kvm_iocsr', 'kvm_smm_transition',
+])
 
 /** The thread an event was traced on: its pid, else its CPU, else one stream (an excerpt with the columns stripped). */
 const threadKey = (o: Observation): string => (o.pid !== undefined ? `p${o.pid}` : o.cpu !== undefined ? `c${o.cpu}` : 'all')
