@@ -84,6 +84,48 @@
  *   `vmx_deliver_interrupt`, svm.c `svm_deliver_interrupt`: APICv/AVIC delivers and EOIs in hardware,
  *   untraced), at an INIT accepted by it (`kvm_lapic_reset` follows), and for all vCPUs at a
  *   `KVM_SET_LAPIC` or `KVM_SET_VCPU_EVENTS` ioctl (they write IRR/ISR or the pending injection directly).
+ *   `inj-virq-above-ppr`: an injection whose only possible source is the LAPIC is above the processor
+ *   priority: its class (V & 0xf0) exceeds the class of the highest vector in service (SDM 11.8.3.1;
+ *   lapic.c `apic_has_interrupt_for_ppr`, `apic_update_ppr`: PPR = max(TPR, ISRV class); the TPR can only raise it,
+ *   so this holds whatever the TPR).
+ *   The rules below read the run loop and the causes of accepts (`strictRules`):
+ *   `accept-has-traced-cause`: every path into `__apic_accept_irq` is traced first on the same thread:
+ *   `kvm_apic_ipi` (lapic.c `kvm_apic_send_ipi`), `kvm_msi_set_irq` (irq_comm.c `kvm_set_msi_irq`), a
+ *   `kvm_set_irq` fan-out (its IOAPIC item prints after the delivery), an IOAPIC `kvm_ack_irq`
+ *   (ioapic.c `kvm_ioapic_update_eoi_one` re-services the acked pin: its learned entry's vector, one
+ *   destination if physical) or `kvm_ioapic_delayed_eoi_inj`. A physical unicast has one destination
+ *   (at most one accept), and the accept carries the cause's vector. The rule turns itself off, with a
+ *   note, at the first source whose accepts have no traced cause: an MSR write (TSC deadline, x2APIC ICR
+ *   and timer, PMU), an armed LAPIC timer (APIC_TMICT ≠ 0), a PIT port write, `KVM_SET_IRQCHIP`,
+ *   `KVM_X86_SET_MCE`, `KVM_SET_LAPIC`, a Hyper-V event, an APIC_ID write, or an event the parser
+ *   cannot decode (other than `HARMLESS_UNKNOWN`).
+ *   `unicast-reaches-destination`: a Fixed physical IPI or MSI to one of the header's `vcpus` (or a self
+ *   IPI) is accepted before its thread traces anything else (`kvm_irq_delivery_to_apic` →
+ *   `__apic_accept_irq`, which traces before it checks anything).
+ *   `ioapic-delivers-its-entry`: the accepts of a fan-out before a `kvm_ioapic_set_irq` are that pin's:
+ *   none when it is masked or the line is low (ioapic.c `ioapic_set_irq` returns before `ioapic_service`),
+ *   its vector, and for a physical unicast one, by the entry's destination; an accept after the last
+ *   IOAPIC item of a fan-out has no pin (except after an IOAPIC ack, whose notifier's `kvm_set_irq` comes
+ *   before the ack's own re-delivery).
+ *   `kvm-run-brackets` (once any `sys_enter_ioctl` is traced; the harness filters its own process):
+ *   kvm_main.c `kvm_vcpu_ioctl`, case KVM_RUN, traces `kvm_userspace_exit` when it returns, so on a
+ *   thread `KVM_RUN` and `kvm_userspace_exit` alternate and `kvm_entry` happens only between them.
+ *   `vcpu-matches-thread`: the harness runs vCPU n only on thread `CPU n/KVM` (native/virq-vmm.c).
+ *   `apic-write-effect`: lapic.c `kvm_lapic_reg_write` traces `kvm_apic` first; for APIC_ICR it then calls
+ *   `kvm_apic_send_ipi`, whose `kvm_apic_ipi` prints the written ICR low (mask 0xccfff: the bits the
+ *   tracepoint decodes); for APIC_EOI `apic_set_eoi`, which traces `kvm_eoi` first. Without APICv an EOI
+ *   has no other path, so a strict `kvm_eoi` needs that write just before it.
+ *   For `vendor module kvm_amd` only (svm.c; VMX's fastpath can re-enter the guest untraced):
+ *   `entry-exit-alternate`: `svm_vcpu_run` traces one `kvm_entry` per VMRUN and one `kvm_exit` after it
+ *   (in 6.1 from `handle_exit`; moved to `svm_vcpu_run` by 791a089861fc, v6.5; SVM had no re-entering
+ *   fastpath before that). `vcpu-work-outside-guest`: port and MMIO emulation, injection, LAPIC register
+ *   emulation and ioctls are traced by the vCPU thread outside guest mode, so never between its
+ *   `kvm_entry` and `kvm_exit`. `reinjection-of-interrupted-event`: x86.c `kvm_check_and_inject_events`
+ *   re-injects an interrupt already injected (`vcpu->arch.interrupt.injected`), printed `[reinjected]`,
+ *   before it takes a new one; one is injected from a fresh `kvm_inj_virq` until the next `kvm_entry`
+ *   (a cancelled entry re-injects it), or from a `kvm_exit` whose `intr_info` (EXITINTINFO) is valid
+ *   (bit 31) with type INTR (bits 10:8 = 0): `svm_complete_interrupts` queues it and sets KVM_REQ_EVENT,
+ *   so the next `kvm_entry` needs its re-injection first, unless a `kvm_inj_exception` came instead.
  */
 import { initialPic, picStep, type PicState } from '../model/devices/pic.js'
 import type { PicPort } from '../model/devices/events.js'
@@ -173,7 +215,9 @@ export class Validator {
   /** Per thread (fully observed): the APIC_ICR/APIC_EOI write whose effect must be its next event. */
   private apicWrite = new Map<string, { reg: 'APIC_ICR' | 'APIC_EOI'; value: number; line: number }>()
   /** Per thread (kvm_amd): the interrupt injected and not yet delivered, which must be re-injected next. */
-  private injPending = new Map<string, { vec: number; line: number; why: string }>()
+  private injPending = new Map<string, { vec: number; line: number; why: string; fromExit: boolean }>()
+  /** Fully observed: per IOAPIC pin, its redirection entry as last printed by kvm_ioapic_set_irq (until the guest writes the IOAPIC). */
+  private ioapicEntry = new Map<number, { vec: number; dst: number; unicast: boolean }>()
   /** Fully observed: sys_enter_ioctl records are in the trace; per thread, the line of its KVM_RUN not yet returned. */
   private ioctlsTraced = false
   private inRun = new Map<string, number>()
@@ -207,6 +251,12 @@ export class Validator {
     if (o._tag === 'SysEnterIoctl' && (o.name === 'KVM_SET_IRQCHIP' || o.name === 'KVM_X86_SET_MCE' || o.name === 'KVM_SET_LAPIC')) this.offAcceptCause(o.line, `${o.name} (it can deliver without a traced cause: ioapic.c kvm_ioapic_inject_all, a CMCI, or a restored IRR)`)
     if (o._tag.startsWith('KvmHv')) this.offAcceptCause(o.line, `${o.event} (Hyper-V synthetic interrupts and timers accept vectors with no kvm_apic_ipi/kvm_msi_set_irq)`)
 
+    // The IOAPIC's redirection entries as kvm_ioapic_set_irq prints them (ioapic.c ioapic_set_irq, at out:),
+    // forgotten when the guest writes the IOAPIC window (x86.c write_mmio traces kvm_mmio before
+    // vcpu_mmio_write dispatches to ioapic_mmio_write; IOAPIC_DEFAULT_BASE_ADDRESS, IOAPIC_MEM_LENGTH) or
+    // userspace restores it.
+    if (o._tag === 'KvmIoapicSetIrq') this.ioapicEntry.set(o.pin, { vec: o.vec, dst: o.dst, unicast: o.destMode === 'physical' && o.dst !== 0xff })
+    if ((o._tag === 'KvmMmio' && o.type === 'write' && o.gpa >= 0xfec00000n && o.gpa < 0xfec00100n) || (o._tag === 'SysEnterIoctl' && o.name === 'KVM_SET_IRQCHIP')) this.ioapicEntry.clear()
     if (o._tag === 'KvmApic' && o.rw === 'write' && o.reg === 'APIC_ID') this.offAcceptCause(o.line, 'APIC_ID written (lapic.c kvm_apic_set_xapic_id): APIC ids are no longer the vCPU ids')
 
     // KVM_RUN brackets (kvm_main.c kvm_vcpu_ioctl, case KVM_RUN: trace_kvm_userspace_exit after
@@ -268,13 +318,27 @@ export class Validator {
           this.fail(o, 'entry-exit-alternate', 'a kvm_entry first (tracing began before the first KVM_RUN, so every kvm_exit follows a traced kvm_entry of its thread)', 'kvm_exit')
           return
         }
-        if (o._tag === 'KvmEntry') { this.inGuest.set(k, o.line); this.injPending.delete(k) }
+        if (o._tag === 'KvmEntry') {
+          // An interrupt whose delivery an exit interrupted is re-injected before the next VMRUN
+          // (svm.c svm_complete_interrupts queues it and sets KVM_REQ_EVENT; x86.c
+          // kvm_check_and_inject_events re-injects it before any new event). Only an exception
+          // (kvm_inj_exception, handled first there) may take its place; that drops the obligation below.
+          const p = this.injPending.get(k)
+          const v = vcpuOf(o) ?? this.threadVcpu.get(k)
+          if (p?.fromExit && !this.strictAllOff && (v === undefined || !this.strictOff.has(v))) {
+            this.checked('reinjection-of-interrupted-event')
+            this.fail(o, 'reinjection-of-interrupted-event', `a re-injection of vector 0x${p.vec.toString(16)} first (${p.why})`, 'kvm_entry')
+            return
+          }
+          this.inGuest.set(k, o.line)
+          this.injPending.delete(k)
+        }
         else {
           this.inGuest.delete(k)
           // svm.c svm_get_exit_info prints EXITINTINFO: valid (bit 31) with type INTR (bits 10:8 = 0) is an
           // interrupt whose delivery the exit interrupted; svm_complete_interrupts queues it as injected.
           const ii = o.intrInfo
-          if (ii !== undefined && (ii & 0x80000000) !== 0 && ((ii >>> 8) & 7) === 0) this.injPending.set(k, { vec: ii & 0xff, line: o.line, why: `the kvm_exit on line ${o.line} reports its delivery interrupted (intr_info 0x${(ii >>> 0).toString(16)})` })
+          if (ii !== undefined && (ii & 0x80000000) !== 0 && ((ii >>> 8) & 7) === 0) this.injPending.set(k, { vec: ii & 0xff, line: o.line, fromExit: true, why: `the kvm_exit on line ${o.line} reports its delivery interrupted (intr_info 0x${(ii >>> 0).toString(16)})` })
         }
       } else if (o._tag === 'KvmInjVirq' && !o.soft && o.variant === undefined && !this.strictAllOff && !this.inGuest.has(k)) {
         const v = vcpuOf(o) ?? this.threadVcpu.get(k)
@@ -290,8 +354,10 @@ export class Validator {
             this.fail(o, 'reinjection-of-interrupted-event', bad, `${o.reinjected ? 're-injection' : 'injection'} of vector 0x${o.vector.toString(16)}`)
             return
           }
-          this.injPending.set(k, { vec: o.vector, line: o.line, why: `injected on line ${o.line} and not yet entered` })
+          this.injPending.set(k, { vec: o.vector, line: o.line, fromExit: false, why: `injected on line ${o.line} and not yet entered` })
         }
+      } else if (o._tag === 'KvmInjException') {
+        this.injPending.delete(k) // an exception is injected instead; what becomes of the interrupt is not modelled
       } else if (VCPU_CONTEXT.has(o._tag) && this.inGuest.has(k)) {
         this.checked('vcpu-work-outside-guest')
         this.fail(o, 'vcpu-work-outside-guest', `a kvm_exit first: this thread has been in guest mode since its kvm_entry on line ${this.inGuest.get(k)}, and ${o.event} is traced only by the vCPU thread outside it`, o.event)
@@ -353,7 +419,7 @@ export class Validator {
       // The fan-out ended: an accept after the last IOAPIC item has no kvm_ioapic_set_irq after it.
       const acc = this.fanSince.get(k)
       this.fanSince.delete(k)
-      if (acc && acc.length > 0 && !this.acceptCauseOff) {
+      if (acc && acc.length > 0 && !this.acceptCauseOff && !cause.afterAck) {
         this.checked('ioapic-delivers-its-entry')
         this.fail(o, 'ioapic-delivers-its-entry', `the kvm_ioapic_set_irq of the pin that delivered vector ${acc[0]!.vec} on line ${acc[0]!.line} (ioapic.c ioapic_set_irq traces it after ioapic_service)`, o.event)
         return
@@ -377,11 +443,18 @@ export class Validator {
         return
       }
       case 'KvmSetIrq':
-        this.acceptCause.set(k, { kind: 'fan', what: `kvm_set_irq of GSI ${o.gsi}`, line: o.line, n: 0, max: Infinity, min: 0 })
+        // Right after an IOAPIC ack this is an ack notifier's (eventfd.c irqfd_resampler_ack lowers the
+        // resample source); the ack's own re-delivery (ioapic_service) then follows the fan-out's items.
+        this.acceptCause.set(k, { kind: 'fan', what: `kvm_set_irq of GSI ${o.gsi}`, line: o.line, n: 0, max: Infinity, min: 0, ...(cause?.kind === 'eoi' ? { afterAck: true } : {}) })
         this.fanSince.set(k, [])
         return
       case 'KvmAckIrq':
-        if (o.irqchip === 'ioapic') this.acceptCause.set(k, { kind: 'eoi', what: `IOAPIC ack of pin ${o.pin} (re-delivery while its line is high)`, line: o.line, n: 0, max: Infinity, min: 0 })
+        if (o.irqchip === 'ioapic') {
+          // ioapic.c kvm_ioapic_update_eoi_one: after the ack notifiers, ioapic_service re-delivers THIS pin's
+          // entry (one destination for a physical unicast; logical or lowest-priority: not bounded here).
+          const e = this.ioapicEntry.get(o.pin)
+          this.acceptCause.set(k, { kind: 'eoi', what: `IOAPIC ack of pin ${o.pin} (re-delivery while its line is high)`, line: o.line, n: 0, max: e?.unicast ? 1 : Infinity, min: 0, ...(e ? { vec: e.vec } : {}) })
+        }
         return
       case 'KvmIoapicDelayedEoiInj':
         this.acceptCause.set(k, { kind: 'eoi', what: 'delayed IOAPIC EOI injection', line: o.line, n: 0, vec: o.vec, max: Infinity, min: 0 })
@@ -760,6 +833,8 @@ interface AcceptCause {
   readonly min: number
   /** The vector its accepts carry, when the cause prints it. */
   readonly vec?: number
+  /** A fan-out that an IOAPIC ack notifier started (accepts after its items may be the ack's re-delivery). */
+  readonly afterAck?: boolean
   n: number
 }
 

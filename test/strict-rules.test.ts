@@ -1,0 +1,228 @@
+// The strict rules of fully observed captures (traces/validate.ts, module comment). Each rule gets a small
+// hand-written trace in the layout of this kernel's ftrace (copied from test/fixtures/captures/ipi.trace's
+// lines, 6.1 kvm_amd) that follows the kernel's order of events, so it conforms, and one change that
+// makes exactly one event impossible by that rule's kernel fact, which must be reported at that line.
+// Where the expected line is not the changed one, the comment says why (the change leaves an earlier
+// event's obligation unmet at a later line). The same changes under a header that does not claim full
+// observation must not be flagged by the strict rules.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { FtraceParser } from '../traces/ftrace.js'
+import { fullyObservedFromHeader, Validator, type Verdict } from '../traces/validate.js'
+
+const C0 = 'CPU 0/KVM-120'
+const C1 = 'CPU 1/KVM-121'
+type Rec = readonly [thread: string, body: string]
+
+const header = (o: { vcpus?: number; vendor?: string; irqchip?: string; entries?: string } = {}): string[] => [
+  '# virq capture: scenario strict-rules-test',
+  `# virq capture: kernel Linux 6.1.0-50-amd64 x86_64; vendor module ${o.vendor ?? 'kvm_amd'}; ${o.vcpus === undefined ? '' : `vcpus ${o.vcpus}; `}recorded 2026-12-06T13:09:18Z by native/virq-vmm`,
+  `# virq capture: irqchip ${o.irqchip ?? 'in-kernel'} (KVM_CREATE_IRQCHIP)`,
+  '# tracer: nop',
+  '#',
+  `# entries-in-buffer/entries-written: ${o.entries ?? '100/100'}   #P:2`,
+  '#',
+]
+
+const render = (head: string[], recs: readonly Rec[]): string =>
+  [...head, ...recs.map(([t, b], i) => `${t.padStart(18)}     [00${t === C1 ? 1 : 0}] .....    11.${String(100000 + i * 10).padStart(6, '0')}: ${b}`)].join('\n') + '\n'
+
+const validate = (text: string): Verdict => {
+  const fo = fullyObservedFromHeader(text.slice(0, 4096))
+  const v = new Validator('t.trace', fo ? { fullyObserved: fo } : {})
+  const p = new FtraceParser({ file: 't.trace', onUnknown: (e, l) => v.unknownEvent(e, l) }, (o) => v.observe(o))
+  p.pushText(text)
+  const r = p.end()
+  assert.equal(r.error, undefined, JSON.stringify(r.error))
+  return v.end()
+}
+
+const RUN0: Rec = [C0, 'sys_ioctl(fd: 5, cmd: ae80, arg: 0)']
+const RUN1: Rec = [C1, 'sys_ioctl(fd: 6, cmd: ae80, arg: 0)']
+const entry = (t: string): Rec => [t, `kvm_entry: vcpu ${t === C1 ? 1 : 0}, rip 0x1000`]
+const exit = (t: string, intrInfo = '0x00000000'): Rec => [t, `kvm_exit: vcpu ${t === C1 ? 1 : 0} reason npf rip 0x1000 info1 0x000000010000000e info2 0x00000000fee00300 intr_info ${intrInfo} error_code 0x00000000`]
+const icr = (t: string, value: string): Rec => [t, `kvm_apic: apic_write APIC_ICR = ${value}`]
+const ipi = (t: string, dst: number, vec: number): Rec => [t, `kvm_apic_ipi: dst ${dst} vec ${vec} (Fixed|physical|assert|edge|dst)`]
+const accept = (t: string, apicid: number, vec: number): Rec => [t, `kvm_apic_accept_irq: apicid ${apicid} vec ${vec} (Fixed|edge)`]
+const inj = (t: string, vec: number, reinjected = false): Rec => [t, `kvm_inj_virq: IRQ 0x${vec.toString(16)}${reinjected ? ' [reinjected]' : ''}`]
+const eoiWrite = (t: string): Rec => [t, 'kvm_apic: apic_write APIC_EOI = 0x0']
+const eoi = (t: string, apicid: number, vector: number): Rec => [t, `kvm_eoi: apicid ${apicid} vector ${vector}`]
+/** vCPU t sends a fixed physical IPI with vector vec to vCPU dst, from guest mode and back. */
+const sendIpi = (t: string, dst: number, vec: number): Rec[] => [exit(t), icr(t, `0x${(0x4000 | vec).toString(16)}`), ipi(t, dst, vec), accept(t, dst, vec), entry(t)]
+/** vCPU t takes vector vec: an exit, the injection, the entry. */
+const take = (t: string, vec: number): Rec[] => [exit(t), inj(t, vec), entry(t)]
+/** vCPU t's handler EOIs: an exit for the APIC_EOI write, the EOI of vector vec, the entry. */
+const doEoi = (t: string, apicid: number, vec: number): Rec[] => [exit(t), eoiWrite(t), eoi(t, apicid, vec), entry(t)]
+
+/** vCPU 0 IPIs vCPU 1 (vector 0x42), which takes it and EOIs it. */
+const BASE: Rec[] = [RUN0, RUN1, entry(C0), entry(C1), ...sendIpi(C0, 1, 0x42), ...take(C1, 0x42), ...doEoi(C1, 1, 0x42)]
+
+/** 1-based file line of record i of a trace rendered with the 7-line header. */
+const lineOf = (i: number): number => header().length + i + 1
+const at = (recs: readonly Rec[], rec: Rec, from = 0): number => {
+  const i = recs.findIndex((r, j) => j >= from && r[0] === rec[0] && r[1] === rec[1])
+  assert.ok(i >= 0, `record not found: ${rec[1]}`)
+  return i
+}
+const without = (recs: readonly Rec[], i: number): Rec[] => recs.filter((_, j) => j !== i)
+const replaced = (recs: readonly Rec[], i: number, r: Rec): Rec[] => recs.map((x, j) => (j === i ? r : x))
+const inserted = (recs: readonly Rec[], i: number, ...r: Rec[]): Rec[] => [...recs.slice(0, i), ...r, ...recs.slice(i)]
+
+const conforms = (recs: readonly Rec[], head = header({ vcpus: 2 })): Verdict => {
+  const v = validate(render(head, recs))
+  assert.equal(v.verdict, 'conforms', JSON.stringify(v.contradiction))
+  return v
+}
+const STRICT = new Set(['accept-has-traced-cause', 'unicast-reaches-destination', 'ioapic-delivers-its-entry', 'inj-virq-from-pending-irr', 'inj-virq-above-ppr', 'eoi-names-vector-in-service', 'apic-write-effect', 'kvm-run-brackets', 'vcpu-matches-thread', 'entry-exit-alternate', 'vcpu-work-outside-guest', 'reinjection-of-interrupted-event'])
+const diverges = (recs: readonly Rec[], rule: string, index: number, head = header({ vcpus: 2 })): void => {
+  assert.ok(STRICT.has(rule), rule)
+  const v = validate(render(head, recs))
+  assert.equal(v.verdict, 'diverges', `expected ${rule} at line ${lineOf(index)}, the trace conforms`)
+  assert.deepEqual({ rule: v.contradiction!.rule, line: v.contradiction!.line }, { rule, line: lineOf(index) }, JSON.stringify(v.contradiction))
+  // The same trace when the ring buffer lost entries is not fully observed: no strict rule applies.
+  const lossy = validate(render(header({ vcpus: 2, entries: '100/103' }), recs))
+  assert.ok(!lossy.contradiction || !STRICT.has(lossy.contradiction.rule), `lossy trace flagged by ${lossy.contradiction?.rule}`)
+}
+
+test('the base trace (an IPI taken and EOIed) conforms and is checked by the strict rules', () => {
+  const v = conforms(BASE)
+  for (const rule of ['accept-has-traced-cause', 'unicast-reaches-destination', 'inj-virq-from-pending-irr', 'eoi-names-vector-in-service', 'apic-write-effect', 'kvm-run-brackets', 'vcpu-matches-thread', 'entry-exit-alternate', 'reinjection-of-interrupted-event']) {
+    if (rule === 'unicast-reaches-destination') continue // checked only when it fails (a missing accept)
+    assert.ok((v.rulesChecked[rule] ?? 0) > 0, `${rule} not checked: ${JSON.stringify(v.rulesChecked)}`)
+  }
+})
+
+test('fullyObservedFromHeader: only the harness header with a lossless ring buffer claims full observation', () => {
+  assert.deepEqual(fullyObservedFromHeader(header({ vcpus: 2 }).join('\n')), { irqchip: 'in-kernel', vendor: 'kvm_amd', vcpus: 2 })
+  assert.equal(fullyObservedFromHeader(header({ entries: '97/100' }).join('\n')), undefined, 'lost entries')
+  assert.equal(fullyObservedFromHeader(header().filter((l) => !l.includes('kernel Linux')).join('\n')), undefined, 'no kernel line')
+  assert.equal(fullyObservedFromHeader(header().filter((l) => !l.includes('irqchip')).join('\n')), undefined, 'no irqchip line')
+  assert.equal(fullyObservedFromHeader(['# tracer: nop', '# entries-in-buffer/entries-written: 5/5   #P:2'].join('\n')), undefined, 'plain tracefs header')
+})
+
+test('accept-has-traced-cause: an accept with nothing before it that delivers, or one more than a unicast has', () => {
+  // __apic_accept_irq traces every accept; in a fully observed trace each path into it is traced first.
+  const i = at(BASE, take(C1, 0x42)[0]!)
+  diverges(inserted(BASE, i + 1, accept(C1, 1, 0x42)), 'accept-has-traced-cause', i + 1)
+  const a = at(BASE, accept(C0, 1, 0x42))
+  diverges(inserted(BASE, a + 1, accept(C0, 1, 0x42)), 'accept-has-traced-cause', a + 1) // physical unicast: one APIC
+  diverges(replaced(BASE, a, accept(C0, 1, 0x43)), 'accept-has-traced-cause', a) // not the IPI's vector
+  // A source whose accepts have no traced cause (an MSR write may arm the TSC-deadline timer) turns it off.
+  conforms(inserted(BASE, i + 1, [C1, 'kvm_msr: msr_write 6e0 = 0x1234'], accept(C1, 1, 0x42)))
+})
+
+test('unicast-reaches-destination: a fixed physical IPI to an existing vCPU is accepted before the sender goes on', () => {
+  const a = at(BASE, accept(C0, 1, 0x42))
+  // Removing the accept: the sender's next event (its kvm_entry) is the first that cannot happen yet.
+  diverges(without(BASE, a), 'unicast-reaches-destination', a)
+  // To APIC 5 of a 2-vCPU VM nothing accepts (kvm_irq_delivery_to_apic finds no destination).
+  const to5: Rec[] = [RUN0, RUN1, entry(C0), entry(C1), exit(C0), icr(C0, '0x4042'), ipi(C0, 5, 0x42), entry(C0)]
+  conforms(to5)
+  diverges(to5, 'unicast-reaches-destination', to5.length - 1, header({ vcpus: 6 }))
+})
+
+test('inj-virq-from-pending-irr: an injected vector was accepted since its last injection', () => {
+  const i = at(BASE, inj(C1, 0x42))
+  diverges(replaced(BASE, i, inj(C1, 0x43)), 'inj-virq-from-pending-irr', i)
+  // Taking 0x42 a second time after the EOI needs a second accept.
+  const again = [...BASE, ...take(C1, 0x42)]
+  diverges(again, 'inj-virq-from-pending-irr', BASE.length + 1)
+  conforms([...BASE, ...sendIpi(C0, 1, 0x42), ...take(C1, 0x42)])
+})
+
+test('eoi-names-vector-in-service: kvm_eoi prints the highest vector in service, -1 for none', () => {
+  const e = at(BASE, eoi(C1, 1, 0x42))
+  diverges(replaced(BASE, e, eoi(C1, 1, 0x43)), 'eoi-names-vector-in-service', e)
+  diverges(replaced(BASE, e, eoi(C1, 1, -1)), 'eoi-names-vector-in-service', e)
+  // A second EOI finds ISR empty: -1 conforms, 0x42 does not.
+  conforms([...BASE, ...doEoi(C1, 1, -1)])
+  diverges([...BASE, ...doEoi(C1, 1, 0x42)], 'eoi-names-vector-in-service', BASE.length + 2)
+})
+
+test('inj-virq-above-ppr: a LAPIC vector is injected only above the priority class in service', () => {
+  const inService = [RUN0, RUN1, entry(C0), entry(C1), ...sendIpi(C0, 1, 0x42), ...take(C1, 0x42)]
+  // 0x51 is a higher class than 0x42: it nests. 0x41 is the same class: it waits for the EOI.
+  conforms([...inService, ...sendIpi(C0, 1, 0x51), ...take(C1, 0x51), ...doEoi(C1, 1, 0x51), ...doEoi(C1, 1, 0x42)])
+  const low = [...inService, ...sendIpi(C0, 1, 0x41), ...take(C1, 0x41)]
+  diverges(low, 'inj-virq-above-ppr', low.length - 2)
+  conforms([...inService, ...sendIpi(C0, 1, 0x41), ...doEoi(C1, 1, 0x42), ...take(C1, 0x41)])
+})
+
+test('apic-write-effect: an APIC_ICR write traces its IPI next, an APIC_EOI write its EOI, and no EOI comes without one', () => {
+  const w = at(BASE, icr(C0, '0x4042'))
+  diverges(replaced(BASE, w, icr(C0, '0x4043')), 'apic-write-effect', w + 1) // the IPI printed is not the one written
+  const e = at(BASE, eoiWrite(C1))
+  diverges(without(BASE, e), 'apic-write-effect', e) // the kvm_eoi, now without its write
+  diverges(without(BASE, e + 1), 'apic-write-effect', e + 1) // the write's next event is the entry, not the EOI
+})
+
+test('kvm-run-brackets: a vCPU enters the guest only inside KVM_RUN, and each KVM_RUN returns once', () => {
+  diverges(without(BASE, 1), 'kvm-run-brackets', at(without(BASE, 1), entry(C1)))
+  const ret: Rec[] = [...BASE, exit(C1), [C1, 'kvm_userspace_exit: reason KVM_EXIT_IO (2)']]
+  conforms([...ret, RUN1, entry(C1)])
+  diverges([...ret, entry(C1)], 'kvm-run-brackets', ret.length)
+  diverges(inserted(BASE, 2, RUN0), 'kvm-run-brackets', 2)
+})
+
+test('vcpu-matches-thread: thread CPU n/KVM runs vCPU n only', () => {
+  const i = at(BASE, entry(C0))
+  diverges(replaced(BASE, i, [C0, 'kvm_entry: vcpu 1, rip 0x1000']), 'vcpu-matches-thread', i)
+})
+
+test('entry-exit-alternate and vcpu-work-outside-guest (kvm_amd): one kvm_exit per kvm_entry, vCPU work outside the guest', () => {
+  const i = at(BASE, entry(C0))
+  diverges(inserted(BASE, i + 1, entry(C0)), 'entry-exit-alternate', i + 1)
+  const x = at(BASE, exit(C0))
+  // Without the exit, the APIC write that follows is traced while the thread is in guest mode.
+  diverges(without(BASE, x), 'vcpu-work-outside-guest', x)
+  // The same trace from a kvm_intel host is not checked by these (VMX's fastpath re-enters untraced).
+  const intel = header({ vcpus: 2, vendor: 'kvm_intel' })
+  const v = validate(render(intel, inserted(BASE, i + 1, entry(C0))))
+  assert.notEqual(v.contradiction?.rule, 'entry-exit-alternate')
+})
+
+test('reinjection-of-interrupted-event (kvm_amd): an exit that interrupted a delivery re-injects that vector first', () => {
+  const pre = [RUN0, RUN1, entry(C0), entry(C1), ...sendIpi(C0, 1, 0x42), ...take(C1, 0x42)]
+  const interrupted: Rec[] = [...pre, exit(C1, '0x80000042')]
+  conforms([...interrupted, inj(C1, 0x42, true), entry(C1)])
+  // A fresh injection while the interrupted one waits (x86.c kvm_check_and_inject_events re-injects first).
+  const fresh = [...interrupted.slice(0, -1), ...sendIpi(C0, 1, 0x51), exit(C1, '0x80000042'), inj(C1, 0x51)]
+  diverges(fresh, 'reinjection-of-interrupted-event', fresh.length - 1)
+  diverges([...interrupted, inj(C1, 0x43, true)], 'reinjection-of-interrupted-event', interrupted.length)
+  // Entering the guest without it (KVM_REQ_EVENT is set: kvm_check_and_inject_events runs and re-injects).
+  diverges([...interrupted, entry(C1)], 'reinjection-of-interrupted-event', interrupted.length)
+  // Unless an exception is injected instead (it is handled first there; what then happens to the
+  // interrupt is not modelled, so the obligation is dropped).
+  conforms([...interrupted, [C1, 'kvm_inj_exception: #GP (0x0)'], entry(C1)])
+  // A re-injection with nothing interrupted: the last exit reported no delivery in progress.
+  diverges([...pre, exit(C1), inj(C1, 0x42, true)], 'reinjection-of-interrupted-event', pre.length + 1)
+})
+
+test('ioapic-delivers-its-entry: accepts inside a fan-out come from an unmasked IOAPIC entry, its vector, its destination', () => {
+  const irq: Rec[] = [
+    RUN0, entry(C0), [C0, 'kvm_exit: vcpu 0 reason io rip 0x119e info1 0x0000000005000010 info2 0x000000000000119f intr_info 0x00000000 error_code 0x00000000'],
+    [C0, 'kvm_pio: pio_write at 0x500 size 1 count 1 val 0x1 '], [C0, 'kvm_userspace_exit: reason KVM_EXIT_IO (2)'],
+    [C0, 'sys_ioctl(fd: 4, cmd: 4008ae61, arg: 7f7c7809c1c8)'], // KVM_IRQ_LINE
+    [C0, 'kvm_set_irq: gsi 10 level 1 source 0'],
+    [C0, 'kvm_apic_accept_irq: apicid 0 vec 64 (Fixed|level)'],
+    [C0, 'kvm_ioapic_set_irq: pin 10 dst 0 vec 64 (Fixed|physical|level)'],
+    [C0, 'kvm_pic_set_irq: chip 1 pin 2 (edge|masked)'],
+    RUN0, inj(C0, 0x40), entry(C0),
+  ]
+  const head = header({ vcpus: 1 })
+  conforms(irq, head)
+  const io = irq.findIndex(([, b]) => b.startsWith('kvm_ioapic_set_irq'))
+  diverges(replaced(irq, io, [C0, 'kvm_ioapic_set_irq: pin 10 dst 0 vec 64 (Fixed|physical|level|masked)']), 'ioapic-delivers-its-entry', io, head)
+  diverges(replaced(irq, io - 1, [C0, 'kvm_apic_accept_irq: apicid 0 vec 65 (Fixed|level)']), 'ioapic-delivers-its-entry', io, head)
+  diverges(inserted(irq, io, [C0, 'kvm_apic_accept_irq: apicid 0 vec 64 (Fixed|level)']), 'ioapic-delivers-its-entry', io + 1, head)
+  // Without the IOAPIC record the accept belongs to no pin: the fan-out ends (at the KVM_RUN) without one.
+  diverges(without(irq, io), 'ioapic-delivers-its-entry', io + 1, head)
+  // The guest EOIs while the line is still high: the ack re-delivers pin 10's entry, once (physical dst 0).
+  const again: Rec[] = [...irq, exit(C0), eoiWrite(C0), eoi(C0, 0, 64), [C0, 'kvm_ack_irq: irqchip IOAPIC pin 10'], [C0, 'kvm_apic_accept_irq: apicid 0 vec 64 (Fixed|level)'], entry(C0)]
+  conforms(again, head)
+  diverges(inserted(again, again.length - 1, again[again.length - 2]!), 'accept-has-traced-cause', again.length - 1, head)
+  diverges(replaced(again, again.length - 2, [C0, 'kvm_apic_accept_irq: apicid 0 vec 65 (Fixed|level)']), 'accept-has-traced-cause', again.length - 2, head)
+  // After a write to the IOAPIC window the entry is no longer known: a second accept is not refuted.
+  const rewritten = inserted(again, again.length - 5, [C0, 'kvm_mmio: mmio write len 4 gpa 0xfec00010 val 0x8041'])
+  conforms(inserted(rewritten, rewritten.length - 1, rewritten[rewritten.length - 2]!), head)
+})
