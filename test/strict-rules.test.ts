@@ -73,7 +73,7 @@ const conforms = (recs: readonly Rec[], head = header({ vcpus: 2 })): Verdict =>
   assert.equal(v.verdict, 'conforms', JSON.stringify(v.contradiction))
   return v
 }
-const STRICT = new Set(['accept-has-traced-cause', 'unicast-reaches-destination', 'ioapic-delivers-its-entry', 'inj-virq-from-pending-irr', 'inj-virq-above-ppr', 'eoi-names-vector-in-service', 'apic-write-effect', 'kvm-run-brackets', 'vcpu-matches-thread', 'entry-exit-alternate', 'vcpu-work-outside-guest', 'reinjection-of-interrupted-event'])
+const STRICT = new Set(['irq-line-ioctl-sets-irq', 'signal-msi-ioctl-traces-msi', 'accept-has-traced-cause', 'unicast-reaches-destination', 'ioapic-delivers-its-entry', 'inj-virq-from-pending-irr', 'inj-virq-above-ppr', 'eoi-names-vector-in-service', 'apic-write-effect', 'kvm-run-brackets', 'vcpu-matches-thread', 'entry-exit-alternate', 'vcpu-work-outside-guest', 'reinjection-of-interrupted-event'])
 const diverges = (recs: readonly Rec[], rule: string, index: number, head = header({ vcpus: 2 })): void => {
   assert.ok(STRICT.has(rule), rule)
   const v = validate(render(head, recs))
@@ -167,6 +167,11 @@ test('kvm-run-brackets: a vCPU enters the guest only inside KVM_RUN, and each KV
 test('vcpu-matches-thread: thread CPU n/KVM runs vCPU n only', () => {
   const i = at(BASE, entry(C0))
   diverges(replaced(BASE, i, [C0, 'kvm_entry: vcpu 1, rip 0x1000']), 'vcpu-matches-thread', i)
+  // A thread of another name runs the vCPU it first ran (the harness runs each vCPU on its own thread).
+  const M = 'virq-vmm-126'
+  const one: Rec[] = [[M, 'sys_ioctl(fd: 5, cmd: ae80, arg: 0)'], [M, 'kvm_entry: vcpu 0, rip 0x1000'], [M, 'kvm_exit: vcpu 0 reason hlt rip 0x1000 info1 0x0 info2 0x0 intr_info 0x00000000 error_code 0x00000000'], [M, 'kvm_entry: vcpu 0, rip 0x1001']]
+  conforms(one, header({ vcpus: 1 }))
+  diverges(replaced(one, 3, [M, 'kvm_entry: vcpu 1, rip 0x1001']), 'vcpu-matches-thread', 3, header({ vcpus: 1 }))
 })
 
 test('entry-exit-alternate and vcpu-work-outside-guest (kvm_amd): one kvm_exit per kvm_entry, vCPU work outside the guest', () => {
@@ -225,4 +230,40 @@ test('ioapic-delivers-its-entry: accepts inside a fan-out come from an unmasked 
   // After a write to the IOAPIC window the entry is no longer known: a second accept is not refuted.
   const rewritten = inserted(again, again.length - 5, [C0, 'kvm_mmio: mmio write len 4 gpa 0xfec00010 val 0x8041'])
   conforms(inserted(rewritten, rewritten.length - 1, rewritten[rewritten.length - 2]!), head)
+})
+
+/** vCPU 0 returns to the VMM for a port write, which then calls ioctl `cmd` (the records after it follow). */
+const fromVmm = (cmd: string, ...after: Rec[]): Rec[] => [
+  RUN0, entry(C0), [C0, 'kvm_exit: vcpu 0 reason io rip 0x119e info1 0x0000000005000010 info2 0x000000000000119f intr_info 0x00000000 error_code 0x00000000'],
+  [C0, 'kvm_pio: pio_write at 0x500 size 1 count 1 val 0x1 '], [C0, 'kvm_userspace_exit: reason KVM_EXIT_IO (2)'],
+  [C0, `sys_ioctl(fd: 4, cmd: ${cmd}, arg: 7f7c7809c1c8)`], ...after, RUN0, entry(C0),
+]
+
+test('irq-line-ioctl-sets-irq: KVM_IRQ_LINE traces its kvm_set_irq next, and a VMM thread sets a line only so', () => {
+  const head = header({ vcpus: 1 })
+  const t = fromVmm('4008ae61', [C0, 'kvm_set_irq: gsi 10 level 0 source 0'], [C0, 'kvm_ioapic_set_irq: pin 10 dst 0 vec 64 (Fixed|physical|level)'], [C0, 'kvm_pic_set_irq: chip 1 pin 2 (edge|masked)'])
+  conforms(t, head)
+  const io = t.findIndex(([, b]) => b.includes('cmd: 4008ae61'))
+  diverges(without(t, io), 'irq-line-ioctl-sets-irq', io) // the kvm_set_irq, with no ioctl before it
+  diverges(inserted(t, io, t[io]!), 'irq-line-ioctl-sets-irq', io + 1) // the first ioctl's next event is the second
+})
+
+test('signal-msi-ioctl-traces-msi: KVM_SIGNAL_MSI traces kvm_msi_set_irq before its delivery', () => {
+  const head = header({ vcpus: 1 })
+  const t = fromVmm('4020aea5', [C0, 'kvm_msi_set_irq: dst 0 vec 65 (Fixed|physical|edge)'], accept(C0, 0, 65))
+  conforms([...t, exit(C0), inj(C0, 0x41), entry(C0)], head)
+  const m = t.findIndex(([, b]) => b.startsWith('kvm_msi_set_irq'))
+  diverges(without(t, m), 'signal-msi-ioctl-traces-msi', m)
+})
+
+test('kvm_userspace_exit: a reason name printed with another number is an input error at its line', () => {
+  const t = fromVmm('4008ae61', [C0, 'kvm_set_irq: gsi 10 level 0 source 0'])
+  const u = t.findIndex(([, b]) => b.startsWith('kvm_userspace_exit'))
+  for (const [body, bad] of [['reason KVM_EXIT_IO (2)', false], ['reason restart (4)', false], ['reason error (14)', false], ['reason KVM_EXIT_IO (3)', true], ['reason restart (2)', true], ['reason KVM_EXIT_HLT (5)', false]] as const) {
+    const p = new FtraceParser({ file: 't.trace' }, () => {})
+    p.pushText(render(header({ vcpus: 1 }), replaced(t, u, [C0, `kvm_userspace_exit: ${body}`])))
+    const r = p.end()
+    if (bad) assert.deepEqual({ line: r.error?.line, file: r.error?.file }, { line: lineOf(u), file: 't.trace' }, body)
+    else assert.equal(r.error, undefined, body)
+  }
 })

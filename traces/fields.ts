@@ -355,8 +355,18 @@ const RE_UEXIT = /^reason (\S+) \((-?\d+)\)$/
 const decodeUserspaceExit: Decoder = (t) => {
   const m = RE_UEXIT.exec(t)
   if (!m) return expected('reason KVM_EXIT_XXX (%d)', 'reason restart|error (%d)')
-  return ok('KvmUserspaceExit', { reason: g(m, 1), code: dec(g(m, 2)) })
+  const reason = g(m, 1)
+  const code = dec(g(m, 2))
+  // The name and the number are printed from the same fields (kvm_main.c's trace_kvm_userspace_exit(reason,
+  // errno); include/trace/events/kvm.h prints __print_symbolic(reason, kvm_trace_exit_reason) then reason,
+  // or "restart" for errno -EINTR and "error" for other errors, then -errno): they must agree.
+  const want = reason === 'restart' ? 4 : EXIT_REASON_CODE.get(reason)
+  if (want !== undefined && code !== want) return fail(`reason ${reason} is printed with ${want}, not ${code} (the name and the number come from the same field)`)
+  return ok('KvmUserspaceExit', { reason, code })
 }
+
+/** include/uapi/linux/kvm.h KVM_EXIT_* numbers (the kvm_trace_exit_reason table of the tracepoint). */
+const EXIT_REASON_CODE = new Map(['UNKNOWN', 'EXCEPTION', 'IO', 'HYPERCALL', 'DEBUG', 'HLT', 'MMIO', 'IRQ_WINDOW_OPEN', 'SHUTDOWN', 'FAIL_ENTRY', 'INTR', 'SET_TPR', 'TPR_ACCESS', 'S390_SIEIC', 'S390_RESET', 'DCR', 'NMI', 'INTERNAL_ERROR', 'OSI', 'PAPR_HCALL', 'S390_UCONTROL', 'WATCHDOG', 'S390_TSCH', 'EPR', 'SYSTEM_EVENT', 'S390_STSI', 'IOAPIC_EOI', 'HYPERV', 'ARM_NISV', 'X86_RDMSR', 'X86_WRMSR'].map((n, i) => [`KVM_EXIT_${n}`, i]))
 
 // kvm_vcpu_wakeup: "%s time %lld ns, polling %s"; older "%s time %lld ns"
 const RE_WAKE = /^(wait|poll) time (\d+) ns(?:, polling (valid|invalid))?$/

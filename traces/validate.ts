@@ -110,6 +110,12 @@
  *   `kvm-run-brackets` (once any `sys_enter_ioctl` is traced; the harness filters its own process):
  *   kvm_main.c `kvm_vcpu_ioctl`, case KVM_RUN, traces `kvm_userspace_exit` when it returns, so on a
  *   thread `KVM_RUN` and `kvm_userspace_exit` alternate and `kvm_entry` happens only between them.
+ *   `irq-line-ioctl-sets-irq`: kvm_main.c `kvm_vm_ioctl` KVM_IRQ_LINE(_STATUS) → x86.c
+ *   `kvm_vm_ioctl_irq_line` → `kvm_set_irq` (source 0), traced first; the harness passes valid arguments
+ *   and exits on any failed ioctl, so it is the thread's next event; and outside KVM_RUN a VMM thread traces
+ *   a source-0 `kvm_set_irq` only so (irqfd injects from a kworker, eventfd.c `irqfd_inject`).
+ *   `signal-msi-ioctl-traces-msi`: KVM_SIGNAL_MSI → irq_comm.c `kvm_send_userspace_msi` → `kvm_set_msi`
+ *   traces `kvm_msi_set_irq` next (not the converse: an MSI irqfd's eventfd write traces it too).
  *   `vcpu-matches-thread`: the harness runs vCPU n only on thread `CPU n/KVM` (native/virq-vmm.c).
  *   `apic-write-effect`: lapic.c `kvm_lapic_reg_write` traces `kvm_apic` first; for APIC_ICR it then calls
  *   `kvm_apic_send_ipi`, whose `kvm_apic_ipi` prints the written ICR low (mask 0xccfff: the bits the
@@ -201,6 +207,8 @@ export class Validator {
   private strictAllOff = false
   /** Per thread: the vCPU its kvm_entry/kvm_exit name (for threads not named `CPU n/KVM`). */
   private threadVcpu = new Map<string, number>()
+  /** Fully observed: per thread, the first vCPU its kvm_entry/kvm_exit named. */
+  private firstVcpu = new Map<string, { vcpu: number; line: number }>()
 
   constructor(private readonly file: string, private readonly opts: { readonly fullyObserved?: FullyObserved } = {}) {
     if (opts.fullyObserved) this.notes.push(`fully observed (capture header of native/virq-vmm, irqchip ${opts.fullyObserved.irqchip}): strict LAPIC rules`)
@@ -221,6 +229,10 @@ export class Validator {
   /** Fully observed: sys_enter_ioctl records are in the trace; per thread, the line of its KVM_RUN not yet returned. */
   private ioctlsTraced = false
   private inRun = new Map<string, number>()
+  /** Fully observed: threads that issued a traced ioctl; per thread, the KVM_IRQ_LINE whose kvm_set_irq is due. */
+  private ioctlThreads = new Set<string>()
+  private irqLineIoctl = new Map<string, number>()
+  private signalMsiIoctl = new Map<string, number>()
   /** Per thread: accepts of the current kvm_set_irq fan-out since its last IOAPIC item (undefined: not checked). */
   private fanSince = new Map<string, KvmApicAcceptIrq[] | undefined>()
 
@@ -276,12 +288,57 @@ export class Validator {
       else if (o._tag === 'KvmUserspaceExit') this.inRun.delete(k)
     }
 
-    // The harness names each vCPU thread `CPU n/KVM` and runs vCPU n only there (native/virq-vmm.c).
-    if ((o._tag === 'KvmEntry' || o._tag === 'KvmExit') && o.vcpu !== undefined && vcpuOf(o) !== undefined) {
-      this.checked('vcpu-matches-thread')
-      if (o.vcpu !== vcpuOf(o)) {
-        this.fail(o, 'vcpu-matches-thread', `vcpu ${vcpuOf(o)} (thread ${o.task} runs only that vCPU)`, `vcpu ${o.vcpu}`)
+    // KVM_IRQ_LINE (kvm_vm_ioctl_irq_line → kvm_set_irq, which traces first, with source 0 =
+    // KVM_USERSPACE_IRQ_SOURCE_ID). The harness's calls have valid arguments and it exits on any ioctl
+    // failure (native/virq-vmm.c), so each traces its kvm_set_irq as the thread's next event. Conversely a
+    // source-0 kvm_set_irq on a VMM thread outside KVM_RUN has no other origin (irqfd injects from a
+    // kworker: eventfd.c irqfd_inject).
+    if (this.ioctlsTraced) {
+      const want = this.irqLineIoctl.get(k)
+      if (want !== undefined) {
+        this.irqLineIoctl.delete(k)
+        this.checked('irq-line-ioctl-sets-irq')
+        if (o._tag !== 'KvmSetIrq' || o.source !== 0) {
+          this.fail(o, 'irq-line-ioctl-sets-irq', `kvm_set_irq with source 0 (the KVM_IRQ_LINE on line ${want}: kvm_vm_ioctl_irq_line calls kvm_set_irq)`, o._tag === 'KvmSetIrq' ? `kvm_set_irq source ${o.source}` : o.event)
+          return
+        }
+      } else if (o._tag === 'KvmSetIrq' && o.source === 0 && this.ioctlThreads.has(k) && !this.inRun.has(k)) {
+        this.checked('irq-line-ioctl-sets-irq')
+        this.fail(o, 'irq-line-ioctl-sets-irq', 'a KVM_IRQ_LINE ioctl just before it on this thread (outside KVM_RUN a VMM thread sets a line only through it)', 'kvm_set_irq source 0')
         return
+      }
+      // KVM_SIGNAL_MSI (kvm_main.c → irq_comm.c kvm_send_userspace_msi → kvm_set_msi → kvm_set_msi_irq,
+      // which traces kvm_msi_set_irq first). Only this direction: an eventfd write to an MSI irqfd traces
+      // kvm_msi_set_irq in the writer's context (eventfd.c irqfd_wakeup → kvm_arch_set_irq_inatomic).
+      const msi = this.signalMsiIoctl.get(k)
+      if (msi !== undefined) {
+        this.signalMsiIoctl.delete(k)
+        this.checked('signal-msi-ioctl-traces-msi')
+        if (o._tag !== 'KvmMsiSetIrq') {
+          this.fail(o, 'signal-msi-ioctl-traces-msi', `kvm_msi_set_irq (the KVM_SIGNAL_MSI on line ${msi}: kvm_send_userspace_msi traces it before delivering)`, o.event)
+          return
+        }
+      }
+      if (o._tag === 'SysEnterIoctl') {
+        this.ioctlThreads.add(k)
+        if (o.name === 'KVM_IRQ_LINE' || o.name === 'KVM_IRQ_LINE_STATUS') this.irqLineIoctl.set(k, o.line)
+        if (o.name === 'KVM_SIGNAL_MSI') this.signalMsiIoctl.set(k, o.line)
+      }
+    }
+
+    // The harness names each vCPU thread `CPU n/KVM` and runs vCPU n only there (native/virq-vmm.c).
+    // A thread with another name (an earlier harness ran its only vCPU on the main thread) still runs one
+    // vCPU: the first its kvm_entry/kvm_exit name.
+    if ((o._tag === 'KvmEntry' || o._tag === 'KvmExit') && o.vcpu !== undefined) {
+      const first = this.firstVcpu.get(k)
+      const want = vcpuOf(o) ?? first?.vcpu
+      if (first === undefined) this.firstVcpu.set(k, { vcpu: o.vcpu, line: o.line })
+      if (want !== undefined) {
+        this.checked('vcpu-matches-thread')
+        if (o.vcpu !== want) {
+          this.fail(o, 'vcpu-matches-thread', `vcpu ${want} (thread ${o.task} runs only that vCPU: ${vcpuOf(o) !== undefined ? 'its name says so' : `it ran vCPU ${want} on line ${first!.line}`}; native/virq-vmm.c runs each vCPU on its own thread)`, `vcpu ${o.vcpu}`)
+          return
+        }
       }
     }
 
