@@ -48,11 +48,13 @@ const inj = (t: string, vec: number, reinjected = false): Rec => [t, `kvm_inj_vi
 const eoiWrite = (t: string): Rec => [t, 'kvm_apic: apic_write APIC_EOI = 0x0']
 const eoi = (t: string, apicid: number, vector: number): Rec => [t, `kvm_eoi: apicid ${apicid} vector ${vector}`]
 /** vCPU t sends a fixed physical IPI with vector vec to vCPU dst, from guest mode and back. */
-const sendIpi = (t: string, dst: number, vec: number): Rec[] => [exit(t), icr(t, `0x${(0x4000 | vec).toString(16)}`), ipi(t, dst, vec), accept(t, dst, vec), entry(t)]
+/** The guest's xAPIC MMIO write (x86.c write_mmio traces it before apic_mmio_write). */
+const mmio = (t: string, offset: number, val: string): Rec => [t, `kvm_mmio: mmio write len 4 gpa 0x${(0xfee00000 + offset).toString(16)} val ${val}`]
+const sendIpi = (t: string, dst: number, vec: number): Rec[] => [exit(t), mmio(t, 0x300, `0x${(0x4000 | vec).toString(16)}`), icr(t, `0x${(0x4000 | vec).toString(16)}`), ipi(t, dst, vec), accept(t, dst, vec), entry(t)]
 /** vCPU t takes vector vec: an exit, the injection, the entry. */
 const take = (t: string, vec: number): Rec[] => [exit(t), inj(t, vec), entry(t)]
 /** vCPU t's handler EOIs: an exit for the APIC_EOI write, the EOI of vector vec, the entry. */
-const doEoi = (t: string, apicid: number, vec: number): Rec[] => [exit(t), eoiWrite(t), eoi(t, apicid, vec), entry(t)]
+const doEoi = (t: string, apicid: number, vec: number): Rec[] => [exit(t), mmio(t, 0xb0, '0x0'), eoiWrite(t), eoi(t, apicid, vec), entry(t)]
 
 /** vCPU 0 IPIs vCPU 1 (vector 0x42), which takes it and EOIs it. */
 const BASE: Rec[] = [RUN0, RUN1, entry(C0), entry(C1), ...sendIpi(C0, 1, 0x42), ...take(C1, 0x42), ...doEoi(C1, 1, 0x42)]
@@ -73,7 +75,7 @@ const conforms = (recs: readonly Rec[], head = header({ vcpus: 2 })): Verdict =>
   assert.equal(v.verdict, 'conforms', JSON.stringify(v.contradiction))
   return v
 }
-const STRICT = new Set(['irq-line-ioctl-sets-irq', 'signal-msi-ioctl-traces-msi', 'accept-has-traced-cause', 'unicast-reaches-destination', 'ioapic-delivers-its-entry', 'inj-virq-from-pending-irr', 'inj-virq-above-ppr', 'eoi-names-vector-in-service', 'apic-write-effect', 'kvm-run-brackets', 'vcpu-matches-thread', 'entry-exit-alternate', 'vcpu-work-outside-guest', 'reinjection-of-interrupted-event'])
+const STRICT = new Set(['apic-mmio-dispatch', 'pio-matches-io-exit', 'irq-line-ioctl-sets-irq', 'signal-msi-ioctl-traces-msi', 'accept-has-traced-cause', 'unicast-reaches-destination', 'ioapic-delivers-its-entry', 'inj-virq-from-pending-irr', 'inj-virq-above-ppr', 'eoi-names-vector-in-service', 'apic-write-effect', 'kvm-run-brackets', 'vcpu-matches-thread', 'entry-exit-alternate', 'vcpu-work-outside-guest', 'reinjection-of-interrupted-event'])
 const diverges = (recs: readonly Rec[], rule: string, index: number, head = header({ vcpus: 2 })): void => {
   assert.ok(STRICT.has(rule), rule)
   const v = validate(render(head, recs))
@@ -116,7 +118,7 @@ test('unicast-reaches-destination: a fixed physical IPI to an existing vCPU is a
   // Removing the accept: the sender's next event (its kvm_entry) is the first that cannot happen yet.
   diverges(without(BASE, a), 'unicast-reaches-destination', a)
   // To APIC 5 of a 2-vCPU VM nothing accepts (kvm_irq_delivery_to_apic finds no destination).
-  const to5: Rec[] = [RUN0, RUN1, entry(C0), entry(C1), exit(C0), icr(C0, '0x4042'), ipi(C0, 5, 0x42), entry(C0)]
+  const to5: Rec[] = [RUN0, RUN1, entry(C0), entry(C1), exit(C0), mmio(C0, 0x300, '0x4042'), icr(C0, '0x4042'), ipi(C0, 5, 0x42), entry(C0)]
   conforms(to5)
   diverges(to5, 'unicast-reaches-destination', to5.length - 1, header({ vcpus: 6 }))
 })
@@ -136,7 +138,7 @@ test('eoi-names-vector-in-service: kvm_eoi prints the highest vector in service,
   diverges(replaced(BASE, e, eoi(C1, 1, -1)), 'eoi-names-vector-in-service', e)
   // A second EOI finds ISR empty: -1 conforms, 0x42 does not.
   conforms([...BASE, ...doEoi(C1, 1, -1)])
-  diverges([...BASE, ...doEoi(C1, 1, 0x42)], 'eoi-names-vector-in-service', BASE.length + 2)
+  diverges([...BASE, ...doEoi(C1, 1, 0x42)], 'eoi-names-vector-in-service', BASE.length + 3)
 })
 
 test('inj-virq-above-ppr: a LAPIC vector is injected only above the priority class in service', () => {
@@ -150,9 +152,11 @@ test('inj-virq-above-ppr: a LAPIC vector is injected only above the priority cla
 
 test('apic-write-effect: an APIC_ICR write traces its IPI next, an APIC_EOI write its EOI, and no EOI comes without one', () => {
   const w = at(BASE, icr(C0, '0x4042'))
-  diverges(replaced(BASE, w, icr(C0, '0x4043')), 'apic-write-effect', w + 1) // the IPI printed is not the one written
+  // The IPI printed is not the one written (the guest wrote 0x4043).
+  diverges(replaced(replaced(BASE, w, icr(C0, '0x4043')), w - 1, mmio(C0, 0x300, '0x4043')), 'apic-write-effect', w + 1)
   const e = at(BASE, eoiWrite(C1))
-  diverges(without(BASE, e), 'apic-write-effect', e) // the kvm_eoi, now without its write
+  // The kvm_eoi, now without its MMIO write and register write.
+  diverges(without(without(BASE, e), e - 1), 'apic-write-effect', e - 1)
   diverges(without(BASE, e + 1), 'apic-write-effect', e + 1) // the write's next event is the entry, not the EOI
 })
 
@@ -223,12 +227,12 @@ test('ioapic-delivers-its-entry: accepts inside a fan-out come from an unmasked 
   // Without the IOAPIC record the accept belongs to no pin: the fan-out ends (at the KVM_RUN) without one.
   diverges(without(irq, io), 'ioapic-delivers-its-entry', io + 1, head)
   // The guest EOIs while the line is still high: the ack re-delivers pin 10's entry, once (physical dst 0).
-  const again: Rec[] = [...irq, exit(C0), eoiWrite(C0), eoi(C0, 0, 64), [C0, 'kvm_ack_irq: irqchip IOAPIC pin 10'], [C0, 'kvm_apic_accept_irq: apicid 0 vec 64 (Fixed|level)'], entry(C0)]
+  const again: Rec[] = [...irq, exit(C0), mmio(C0, 0xb0, '0x0'), eoiWrite(C0), eoi(C0, 0, 64), [C0, 'kvm_ack_irq: irqchip IOAPIC pin 10'], [C0, 'kvm_apic_accept_irq: apicid 0 vec 64 (Fixed|level)'], entry(C0)]
   conforms(again, head)
   diverges(inserted(again, again.length - 1, again[again.length - 2]!), 'accept-has-traced-cause', again.length - 1, head)
   diverges(replaced(again, again.length - 2, [C0, 'kvm_apic_accept_irq: apicid 0 vec 65 (Fixed|level)']), 'accept-has-traced-cause', again.length - 2, head)
   // After a write to the IOAPIC window the entry is no longer known: a second accept is not refuted.
-  const rewritten = inserted(again, again.length - 5, [C0, 'kvm_mmio: mmio write len 4 gpa 0xfec00010 val 0x8041'])
+  const rewritten = inserted(again, again.length - 6, [C0, 'kvm_mmio: mmio write len 4 gpa 0xfec00010 val 0x8041'])
   conforms(inserted(rewritten, rewritten.length - 1, rewritten[rewritten.length - 2]!), head)
 })
 
@@ -266,4 +270,40 @@ test('kvm_userspace_exit: a reason name printed with another number is an input 
     if (bad) assert.deepEqual({ line: r.error?.line, file: r.error?.file }, { line: lineOf(u), file: 't.trace' }, body)
     else assert.equal(r.error, undefined, body)
   }
+})
+
+test('apic-mmio-dispatch: an xAPIC MMIO write traces its kvm_apic write next, and a register write has one', () => {
+  const w = at(BASE, icr(C0, '0x4042'))
+  diverges(replaced(BASE, w, icr(C0, '0x4043')), 'apic-mmio-dispatch', w) // not the value written
+  diverges(without(BASE, w - 1), 'apic-mmio-dispatch', w - 1) // the register write, with no MMIO write before it
+  diverges(without(BASE, w), 'apic-mmio-dispatch', w) // the MMIO write's next event is the IPI
+  // After a wrmsr (the APIC base or x2APIC mode may have changed) the rule is off.
+  const x = at(BASE, exit(C0))
+  const v = validate(render(header({ vcpus: 2 }), inserted(without(BASE, w - 1), x + 1, [C0, 'kvm_msr: msr_write 1b = 0xfee00900'])))
+  assert.notEqual(v.contradiction?.rule, 'apic-mmio-dispatch', JSON.stringify(v.contradiction))
+})
+
+test('pio-matches-io-exit (kvm_amd): an io exit traces one kvm_pio of its port, direction and size before the next entry', () => {
+  const head = header({ vcpus: 1 })
+  const io = (port: number, info: string): Rec[] => [[C0, `kvm_exit: vcpu 0 reason io rip 0x1160 info1 ${info} info2 0x0000000000001162 intr_info 0x00000000 error_code 0x00000000`], [C0, `kvm_pio: pio_write at 0x${port.toString(16)} size 1 count 1 val 0xff `]]
+  const t: Rec[] = [RUN0, entry(C0), ...io(0xa1, '0x0000000000a10010'), entry(C0)]
+  conforms(t, head)
+  diverges(replaced(t, 3, [C0, 'kvm_pio: pio_write at 0xa2 size 1 count 1 val 0xff ']), 'pio-matches-io-exit', 3, head)
+  diverges(replaced(t, 3, [C0, 'kvm_pio: pio_read at 0xa1 size 1 count 1 val 0xff ']), 'pio-matches-io-exit', 3, head)
+  diverges(replaced(t, 3, [C0, 'kvm_pio: pio_write at 0xa1 size 2 count 1 val 0xff ']), 'pio-matches-io-exit', 3, head)
+  diverges(inserted(t, 3, t[3]!), 'pio-matches-io-exit', 4, head) // one instruction, one access
+  diverges(without(t, 3), 'pio-matches-io-exit', 3, head) // the entry, with the access not traced
+  // A read from a port userspace emulates is traced when the next KVM_RUN completes it, before the entry.
+  const inUser: Rec[] = [RUN0, entry(C0), [C0, 'kvm_exit: vcpu 0 reason io rip 0x1160 info1 0x0000000005000011 info2 0x0000000000001162 intr_info 0x00000000 error_code 0x00000000'], [C0, 'kvm_userspace_exit: reason KVM_EXIT_IO (2)'], RUN0, [C0, 'kvm_pio: pio_read at 0x500 size 1 count 1 val 0x7 '], entry(C0)]
+  conforms(inUser, head)
+  // ... and never outside KVM_RUN.
+  diverges([...inUser.slice(0, 4), inUser[5]!, RUN0, entry(C0)], 'kvm-run-brackets', 4, head)
+})
+
+test('a vCPU with an injection in flight does not block (no kvm_vcpu_wakeup before its entry)', () => {
+  const pre = [RUN0, RUN1, entry(C0), entry(C1), ...sendIpi(C0, 1, 0x42), exit(C1), inj(C1, 0x42)]
+  conforms([...pre, entry(C1)])
+  diverges([...pre, [C1, 'kvm_vcpu_wakeup: wait time 258170 ns, polling valid'], entry(C1)], 'reinjection-of-interrupted-event', pre.length)
+  // Before the injection (the halted vCPU woke up, then took the interrupt) it is fine.
+  conforms([...pre.slice(0, -1), [C1, 'kvm_vcpu_wakeup: wait time 258170 ns, polling valid'], inj(C1, 0x42), entry(C1)])
 })

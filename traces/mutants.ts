@@ -23,6 +23,8 @@ export interface Mutant {
   readonly verdict: Verdict['verdict']
   readonly divergedAt?: number
   readonly rule?: string
+  /** For a move: the line of the record it was swapped with. */
+  readonly swappedWith?: number
 }
 
 export const validateText = (text: string, file = 'mutant'): Verdict => {
@@ -42,10 +44,10 @@ export const mutants = (text: string): Mutant[] => {
   const parsed = parseFtraceText(text, { file: 'original' })
   const records = parsed.observations.filter((o) => o._tag !== 'TraceGap').map((o) => ({ line: o.line, event: o.event }))
   const out: Mutant[] = []
-  const run = (kind: MutationKind, r: { line: number; event: string }, mutated: string[], firstTouched: number): void => {
+  const run = (kind: MutationKind, r: { line: number; event: string }, mutated: string[], firstTouched: number, swappedWith?: number): void => {
     const v = validateText(mutated.join('\n'))
     out.push({
-      kind, line: r.line, event: r.event, firstTouched, verdict: v.verdict,
+      kind, line: r.line, event: r.event, firstTouched, verdict: v.verdict, ...(swappedWith !== undefined ? { swappedWith } : {}),
       ...(v.contradiction ? { divergedAt: v.contradiction.line, rule: v.contradiction.rule } : {}),
     })
   }
@@ -60,7 +62,7 @@ export const mutants = (text: string): Mutant[] => {
       const m = [...lines]
       m[i] = lines[j]!
       m[j] = lines[i]!
-      run('move', r, m, r.line)
+      run('move', r, m, r.line, next.line)
     }
     const colon = lines[i]!.indexOf(`${r.event}:`)
     if (colon >= 0) {

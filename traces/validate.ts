@@ -109,7 +109,16 @@
  *   before the ack's own re-delivery).
  *   `kvm-run-brackets` (once any `sys_enter_ioctl` is traced; the harness filters its own process):
  *   kvm_main.c `kvm_vcpu_ioctl`, case KVM_RUN, traces `kvm_userspace_exit` when it returns, so on a
- *   thread `KVM_RUN` and `kvm_userspace_exit` alternate and `kvm_entry` happens only between them.
+ *   thread `KVM_RUN` and `kvm_userspace_exit` alternate, and `kvm_entry`, `kvm_exit`, port and MMIO
+ *   emulation, LAPIC register emulation, `kvm_inj_virq`, `kvm_eoi` and `kvm_vcpu_wakeup` happen on a VMM
+ *   thread only between them (x86.c `kvm_arch_vcpu_ioctl_run` → `vcpu_run` and what it calls).
+ *   `apic-mmio-dispatch`: x86.c `write_mmio` traces `kvm_mmio` and then `vcpu_mmio_write` dispatches to
+ *   lapic.c `apic_mmio_write`, which for a 4-byte, 16-byte aligned write to the APIC page of a
+ *   hardware-enabled xAPIC calls `kvm_lapic_reg_write`, which traces `kvm_apic` first: so such a
+ *   `kvm_mmio` write is followed on its thread by `kvm_apic` of that offset and value, and (no
+ *   APICv/AVIC trap path, no x2APIC) every `kvm_apic` write has one before it. `kvm_lapic_reset` enables
+ *   the APIC in xAPIC mode at APIC_DEFAULT_PHYS_BASE; off after any wrmsr, `KVM_SET_MSRS`, `KVM_SET_LAPIC`
+ *   or an undecoded AVIC/APICv event.
  *   `irq-line-ioctl-sets-irq`: kvm_main.c `kvm_vm_ioctl` KVM_IRQ_LINE(_STATUS) → x86.c
  *   `kvm_vm_ioctl_irq_line` → `kvm_set_irq` (source 0), traced first; the harness passes valid arguments
  *   and exits on any failed ioctl, so it is the thread's next event; and outside KVM_RUN a VMM thread traces
@@ -132,6 +141,14 @@
  *   (a cancelled entry re-injects it), or from a `kvm_exit` whose `intr_info` (EXITINTINFO) is valid
  *   (bit 31) with type INTR (bits 10:8 = 0): `svm_complete_interrupts` queues it and sets KVM_REQ_EVENT,
  *   so the next `kvm_entry` needs its re-injection first, unless a `kvm_inj_exception` came instead.
+ *   While an injection is in flight the vCPU is runnable, so no `kvm_vcpu_wakeup` (x86.c `vcpu_block` runs
+ *   only for a vCPU that is not) comes before its `kvm_entry`.
+ *   `pio-matches-io-exit`: svm.c `io_interception` (EXITINFO1: port 31:16, IN bit 0, string bit 2, size
+ *   bits 4-6; AMD APM vol. 2, 15.10.2) → x86.c `kvm_fast_pio`: one `kvm_pio` of that port, direction and
+ *   size per non-string instruction, before the next `kvm_entry` (an OUT at once, in `emulator_pio_out`; an
+ *   IN at once for an in-kernel device, else when the next KVM_RUN completes it).
+ *   A thread in guest mode traces nothing of its own: `kvm_ack_irq` and `kvm_vcpu_wakeup` join the vCPU
+ *   work that `vcpu-work-outside-guest` places outside `kvm_entry`…`kvm_exit`.
  */
 import { initialPic, picStep, type PicState } from '../model/devices/pic.js'
 import type { PicPort } from '../model/devices/events.js'
@@ -231,6 +248,13 @@ export class Validator {
   private inRun = new Map<string, number>()
   /** Fully observed: threads that issued a traced ioctl; per thread, the KVM_IRQ_LINE whose kvm_set_irq is due. */
   private ioctlThreads = new Set<string>()
+  private lastUexit = new Map<string, number>()
+  /** Per thread: the xAPIC MMIO write whose kvm_apic must be the thread's next event. */
+  private apicMmio = new Map<string, { offset: number; val: bigint; line: number }>()
+  /** Why apic-mmio-dispatch is off (x2APIC, a moved or disabled APIC, APICv/AVIC may be in use). */
+  private apicMmioOff: string | undefined
+  /** Fully observed, kvm_amd: per thread, its last io exit (port, direction, size) and the kvm_pio records seen for it. */
+  private ioExit = new Map<string, { port: number; in: boolean; size: number; string: boolean; line: number; n: number }>()
   private irqLineIoctl = new Map<string, number>()
   private signalMsiIoctl = new Map<string, number>()
   /** Per thread: accepts of the current kvm_set_irq fan-out since its last IOAPIC item (undefined: not checked). */
@@ -238,6 +262,7 @@ export class Validator {
 
   /** An event the parser has no decoder for (only its name is known): see `HARMLESS_UNKNOWN`. */
   unknownEvent(event: string, line: number): void {
+    if (this.opts.fullyObserved && !this.apicMmioOff && /avic|apicv|x2apic/.test(event)) this.apicMmioOff = `line ${line}: ${event}`
     if (!this.opts.fullyObserved || this.acceptCauseOff || HARMLESS_UNKNOWN.has(event)) return
     this.offAcceptCause(line, `${event} (not decoded: it might deliver an interrupt whose accept has no traced cause)`)
   }
@@ -287,6 +312,15 @@ export class Validator {
       if (o._tag === 'SysEnterIoctl') this.inRun.set(k, o.line)
       else if (o._tag === 'KvmUserspaceExit') this.inRun.delete(k)
     }
+    // Emulation, injection and blocking run inside kvm_arch_vcpu_ioctl_run (x86.c vcpu_run), so on a VMM
+    // thread they are traced only between its KVM_RUN and that call's kvm_userspace_exit.
+    if (this.ioctlsTraced && IN_RUN.has(o._tag) && this.ioctlThreads.has(k) && !this.inRun.has(k)) {
+      this.checked('kvm-run-brackets')
+      const last = this.lastUexit.get(k)
+      this.fail(o, 'kvm-run-brackets', `a KVM_RUN first (${o.event} is traced inside KVM_RUN${last !== undefined ? `, and this thread's returned on line ${last}` : ''})`, o.event)
+      return
+    }
+    if (o._tag === 'KvmUserspaceExit') this.lastUexit.set(k, o.line)
 
     // KVM_IRQ_LINE (kvm_vm_ioctl_irq_line → kvm_set_irq, which traces first, with source 0 =
     // KVM_USERSPACE_IRQ_SOURCE_ID). The harness's calls have valid arguments and it exits on any ioctl
@@ -342,6 +376,32 @@ export class Validator {
       }
     }
 
+    // xAPIC MMIO writes (x86.c write_mmio traces kvm_mmio, then vcpu_mmio_write → lapic.c apic_mmio_write:
+    // a 4-byte write at a 16-byte aligned offset of the APIC page, with the APIC hardware-enabled and not
+    // in x2APIC mode, calls kvm_lapic_reg_write, which traces kvm_apic first). At reset the APIC is enabled
+    // at APIC_DEFAULT_PHYS_BASE in xAPIC mode (kvm_lapic_reset); a write of the APIC base MSR (any wrmsr
+    // here), KVM_SET_MSRS or AVIC/APICv trap paths (kvm_apic without kvm_mmio) turn the rule off.
+    if (!this.apicMmioOff) {
+      if ((o._tag === 'KvmMsr' && o.rw === 'write') || (o._tag === 'SysEnterIoctl' && (o.name === 'KVM_SET_MSRS' || o.name === 'KVM_SET_LAPIC'))) this.apicMmioOff = `line ${o.line}: ${o.event}`
+    }
+    const vs = this.strict(vcpuOf(o) ?? this.threadVcpu.get(k))
+    if (!this.apicMmioOff && vs !== undefined) {
+      const want = this.apicMmio.get(k)
+      if (want) {
+        this.apicMmio.delete(k)
+        this.checked('apic-mmio-dispatch')
+        if (!(o._tag === 'KvmApic' && o.rw === 'write' && o.offset === want.offset && o.value === want.val)) {
+          this.fail(o, 'apic-mmio-dispatch', `kvm_apic apic_write of offset 0x${want.offset.toString(16)} = 0x${want.val.toString(16)} (the xAPIC MMIO write on line ${want.line})`, o._tag === 'KvmApic' ? `apic_${o.rw} ${o.reg} = 0x${o.value.toString(16)}` : o.event)
+          return
+        }
+      } else if (o._tag === 'KvmApic' && o.rw === 'write') {
+        this.checked('apic-mmio-dispatch')
+        this.fail(o, 'apic-mmio-dispatch', 'a kvm_mmio write of that register just before it on this thread (in xAPIC mode without APICv a register write comes only from apic_mmio_write)', `apic_write ${o.reg}`)
+        return
+      }
+      if (o._tag === 'KvmMmio' && o.type === 'write' && o.len === 4 && o.gpa >= 0xfee00000n && o.gpa < 0xfee01000n && (o.gpa & 0xfn) === 0n) this.apicMmio.set(k, { offset: Number(o.gpa - 0xfee00000n), val: o.val & 0xffffffffn, line: o.line })
+    }
+
     // LAPIC register writes and what they trace next on the same thread (lapic.c kvm_lapic_reg_write
     // traces kvm_apic first; APIC_ICR calls kvm_apic_send_ipi, which traces kvm_apic_ipi with the
     // written ICR low; APIC_EOI calls apic_set_eoi, which traces kvm_eoi before anything else).
@@ -376,6 +436,16 @@ export class Validator {
           return
         }
         if (o._tag === 'KvmEntry') {
+          // A port I/O exit traces its kvm_pio before the guest runs again (OUT: x86.c emulator_pio_out,
+          // before the device or userspace sees it; IN: at once for an in-kernel device, else when the next
+          // KVM_RUN completes it, complete_emulator_pio_in, before vcpu_enter_guest).
+          const io = this.ioExit.get(k)
+          this.ioExit.delete(k)
+          if (io && !io.string && io.n === 0) {
+            this.checked('pio-matches-io-exit')
+            this.fail(o, 'pio-matches-io-exit', `a kvm_pio of port 0x${io.port.toString(16)} first (the io exit on line ${io.line}: svm.c io_interception → x86.c kvm_fast_pio traces it)`, 'kvm_entry')
+            return
+          }
           // An interrupt whose delivery an exit interrupted is re-injected before the next VMRUN
           // (svm.c svm_complete_interrupts queues it and sets KVM_REQ_EVENT; x86.c
           // kvm_check_and_inject_events re-injects it before any new event). Only an exception
@@ -394,6 +464,10 @@ export class Validator {
           this.inGuest.delete(k)
           // svm.c svm_get_exit_info prints EXITINTINFO: valid (bit 31) with type INTR (bits 10:8 = 0) is an
           // interrupt whose delivery the exit interrupted; svm_complete_interrupts queues it as injected.
+          // svm.c io_interception: EXITINFO1 of an IOIO exit (AMD APM vol. 2, 15.10.2): bit 0 IN, bit 2
+          // string, bits 4-6 operand size 1/2/4, bits 31:16 the port.
+          const i1 = o.info1
+          if (o.reason === 'io' && i1 !== undefined) this.ioExit.set(k, { port: Number((i1 >> 16n) & 0xffffn), in: (i1 & 1n) === 1n, size: (i1 & 0x10n) ? 1 : (i1 & 0x20n) ? 2 : (i1 & 0x40n) ? 4 : 0, string: (i1 & 4n) !== 0n, line: o.line, n: 0 })
           const ii = o.intrInfo
           if (ii !== undefined && (ii & 0x80000000) !== 0 && ((ii >>> 8) & 7) === 0) this.injPending.set(k, { vec: ii & 0xff, line: o.line, fromExit: true, why: `the kvm_exit on line ${o.line} reports its delivery interrupted (intr_info 0x${(ii >>> 0).toString(16)})` })
         }
@@ -413,12 +487,34 @@ export class Validator {
           }
           this.injPending.set(k, { vec: o.vector, line: o.line, fromExit: false, why: `injected on line ${o.line} and not yet entered` })
         }
+      } else if (o._tag === 'KvmVcpuWakeup' && this.injPending.has(k) && !this.inGuest.has(k)) {
+        // x86.c vcpu_run blocks (vcpu_block → kvm_vcpu_halt, which traces kvm_vcpu_wakeup) only while the
+        // vCPU is not runnable; an injected, not yet delivered interrupt is re-injected by vcpu_enter_guest,
+        // which runs only for a running vCPU, before it can halt again.
+        const p = this.injPending.get(k)!
+        this.checked('reinjection-of-interrupted-event')
+        this.fail(o, 'reinjection-of-interrupted-event', `the injection of vector 0x${p.vec.toString(16)} to be delivered first (${p.why}): a vCPU with an injection in flight does not block`, 'kvm_vcpu_wakeup')
+        return
       } else if (o._tag === 'KvmInjException') {
         this.injPending.delete(k) // an exception is injected instead; what becomes of the interrupt is not modelled
       } else if (VCPU_CONTEXT.has(o._tag) && this.inGuest.has(k)) {
         this.checked('vcpu-work-outside-guest')
         this.fail(o, 'vcpu-work-outside-guest', `a kvm_exit first: this thread has been in guest mode since its kvm_entry on line ${this.inGuest.get(k)}, and ${o.event} is traced only by the vCPU thread outside it`, o.event)
         return
+      }
+      // A kvm_pio after an io exit is that exit's access: same port, direction and size; one per non-string
+      // instruction. (After other exits an emulated instruction may do port I/O: not checked.)
+      const io = this.ioExit.get(k)
+      if (o._tag === 'KvmPio' && io) {
+        this.checked('pio-matches-io-exit')
+        const bad = io.port !== o.port || io.in !== (o.rw === 'read') || (io.size !== 0 && io.size !== o.size)
+          ? `a ${io.in ? 'pio_read' : 'pio_write'} at 0x${io.port.toString(16)} size ${io.size} (the io exit on line ${io.line})`
+          : !io.string && io.n >= 1 ? `no second kvm_pio (the io exit on line ${io.line} is one non-string instruction, traced once)` : undefined
+        if (bad) {
+          this.fail(o, 'pio-matches-io-exit', bad, `pio_${o.rw} at 0x${o.port.toString(16)} size ${o.size}`)
+          return
+        }
+        io.n++
       }
     }
 
@@ -901,7 +997,9 @@ interface AcceptCause {
  * x86.c vcpu_enter_guest before svm_vcpu_run), the return to userspace, and syscalls. Events that can
  * come from interrupt context on that thread (kvm_set_irq, accepts, kvm_vcpu_wakeup) are not here.
  */
-const VCPU_CONTEXT = new Set(['KvmPio', 'KvmMmio', 'KvmInjVirq', 'KvmUserspaceExit', 'SysEnterIoctl', 'KvmApic', 'KvmEoi'])
+const VCPU_CONTEXT = new Set(['KvmPio', 'KvmMmio', 'KvmInjVirq', 'KvmUserspaceExit', 'SysEnterIoctl', 'KvmApic', 'KvmEoi', 'KvmAckIrq', 'KvmVcpuWakeup'])
+/** Events traced only inside KVM_RUN on the vCPU's thread (x86.c vcpu_run and what it calls). */
+const IN_RUN = new Set(['KvmPio', 'KvmMmio', 'KvmInjVirq', 'KvmApic', 'KvmEoi', 'KvmVcpuWakeup', 'KvmExit'])
 
 /**
  * Undecoded events that deliver no interrupt (they are MMU, TSC, FPU, emulation and polling
