@@ -59,6 +59,10 @@ const doEoi = (t: string, apicid: number, vec: number): Rec[] => [exit(t), mmio(
 /** vCPU 0 IPIs vCPU 1 (vector 0x42), which takes it and EOIs it. */
 const BASE: Rec[] = [RUN0, RUN1, entry(C0), entry(C1), ...sendIpi(C0, 1, 0x42), ...take(C1, 0x42), ...doEoi(C1, 1, 0x42)]
 
+/** The guest programs IOAPIC pin 10: level, vector 0x40, physical destination 0 (IOREGSEL 0x25, the high half, then 0x24: 0x10 + 2 × pin). */
+const ioapicMmio = (off: number, val: string): Rec => [C0, `kvm_mmio: mmio write len 4 gpa 0x${(0xfec00000 + off).toString(16)} val ${val}`]
+const PROGRAM10: Rec[] = [RUN0, entry(C0), exit(C0), ioapicMmio(0, '0x25'), ioapicMmio(0x10, '0x0'), ioapicMmio(0, '0x24'), ioapicMmio(0x10, '0x8040'), entry(C0)]
+
 /** 1-based file line of record i of a trace rendered with the 7-line header. */
 const lineOf = (i: number): number => header().length + i + 1
 const at = (recs: readonly Rec[], rec: Rec, from = 0): number => {
@@ -75,7 +79,7 @@ const conforms = (recs: readonly Rec[], head = header({ vcpus: 2 })): Verdict =>
   assert.equal(v.verdict, 'conforms', JSON.stringify(v.contradiction))
   return v
 }
-const STRICT = new Set(['apic-mmio-dispatch', 'pio-matches-io-exit', 'irq-line-ioctl-sets-irq', 'signal-msi-ioctl-traces-msi', 'accept-has-traced-cause', 'unicast-reaches-destination', 'ioapic-delivers-its-entry', 'inj-virq-from-pending-irr', 'inj-virq-above-ppr', 'eoi-names-vector-in-service', 'apic-write-effect', 'kvm-run-brackets', 'vcpu-matches-thread', 'entry-exit-alternate', 'vcpu-work-outside-guest', 'reinjection-of-interrupted-event'])
+const STRICT = new Set(['ioapic-entry-as-written', 'apic-mmio-dispatch', 'pio-matches-io-exit', 'irq-line-ioctl-sets-irq', 'signal-msi-ioctl-traces-msi', 'accept-has-traced-cause', 'unicast-reaches-destination', 'ioapic-delivers-its-entry', 'inj-virq-from-pending-irr', 'inj-virq-above-ppr', 'eoi-names-vector-in-service', 'apic-write-effect', 'kvm-run-brackets', 'vcpu-matches-thread', 'entry-exit-alternate', 'vcpu-work-outside-guest', 'reinjection-of-interrupted-event'])
 const diverges = (recs: readonly Rec[], rule: string, index: number, head = header({ vcpus: 2 })): void => {
   assert.ok(STRICT.has(rule), rule)
   const v = validate(render(head, recs))
@@ -166,6 +170,11 @@ test('kvm-run-brackets: a vCPU enters the guest only inside KVM_RUN, and each KV
   conforms([...ret, RUN1, entry(C1)])
   diverges([...ret, entry(C1)], 'kvm-run-brackets', ret.length)
   diverges(inserted(BASE, 2, RUN0), 'kvm-run-brackets', 2)
+  // The first KVM_RUN removed: the entry before any traced ioctl is found impossible at the first ioctl
+  // (ioctls are traced from before any vCPU ran), and reported at its own line.
+  const first: Rec[] = [RUN0, entry(C0), exit(C0), [C0, 'kvm_userspace_exit: reason KVM_EXIT_MMIO (6)'], RUN0, entry(C0)]
+  conforms(first, header({ vcpus: 1 }))
+  diverges(without(first, 0), 'kvm-run-brackets', 0, header({ vcpus: 1 }))
 })
 
 test('vcpu-matches-thread: thread CPU n/KVM runs vCPU n only', () => {
@@ -209,7 +218,7 @@ test('reinjection-of-interrupted-event (kvm_amd): an exit that interrupted a del
 
 test('ioapic-delivers-its-entry: accepts inside a fan-out come from an unmasked IOAPIC entry, its vector, its destination', () => {
   const irq: Rec[] = [
-    RUN0, entry(C0), [C0, 'kvm_exit: vcpu 0 reason io rip 0x119e info1 0x0000000005000010 info2 0x000000000000119f intr_info 0x00000000 error_code 0x00000000'],
+    ...PROGRAM10, [C0, 'kvm_exit: vcpu 0 reason io rip 0x119e info1 0x0000000005000010 info2 0x000000000000119f intr_info 0x00000000 error_code 0x00000000'],
     [C0, 'kvm_pio: pio_write at 0x500 size 1 count 1 val 0x1 '], [C0, 'kvm_userspace_exit: reason KVM_EXIT_IO (2)'],
     [C0, 'sys_ioctl(fd: 4, cmd: 4008ae61, arg: 7f7c7809c1c8)'], // KVM_IRQ_LINE
     [C0, 'kvm_set_irq: gsi 10 level 1 source 0'],
@@ -221,11 +230,18 @@ test('ioapic-delivers-its-entry: accepts inside a fan-out come from an unmasked 
   const head = header({ vcpus: 1 })
   conforms(irq, head)
   const io = irq.findIndex(([, b]) => b.startsWith('kvm_ioapic_set_irq'))
-  diverges(replaced(irq, io, [C0, 'kvm_ioapic_set_irq: pin 10 dst 0 vec 64 (Fixed|physical|level|masked)']), 'ioapic-delivers-its-entry', io, head)
+  // The guest wrote the entry masked (0x18040): no delivery, so the accept before the print is impossible.
+  const w0 = irq.findIndex(([, b]) => b.endsWith('val 0x8040'))
+  diverges(replaced(replaced(irq, io, [C0, 'kvm_ioapic_set_irq: pin 10 dst 0 vec 64 (Fixed|physical|level|masked)']), w0, ioapicMmio(0x10, '0x18040')), 'ioapic-delivers-its-entry', io, head)
   diverges(replaced(irq, io - 1, [C0, 'kvm_apic_accept_irq: apicid 0 vec 65 (Fixed|level)']), 'ioapic-delivers-its-entry', io, head)
   diverges(inserted(irq, io, [C0, 'kvm_apic_accept_irq: apicid 0 vec 64 (Fixed|level)']), 'ioapic-delivers-its-entry', io + 1, head)
   // Without the IOAPIC record the accept belongs to no pin: the fan-out ends (at the KVM_RUN) without one.
   diverges(without(irq, io), 'ioapic-delivers-its-entry', io + 1, head)
+  // kvm_ioapic_set_irq prints the entry the guest wrote: vector 0x41 written, 0x40 printed.
+  const w = irq.findIndex(([, b]) => b.endsWith('val 0x8040'))
+  diverges(replaced(irq, w, ioapicMmio(0x10, '0x8041')), 'ioapic-entry-as-written', io, head)
+  // Without the programming the pin is masked (kvm_ioapic_reset).
+  diverges(irq.filter(([, b]) => !b.includes('gpa 0xfec')), 'ioapic-entry-as-written', io - 4, head)
   // The guest EOIs while the line is still high: the ack re-delivers pin 10's entry, once (physical dst 0).
   const again: Rec[] = [...irq, exit(C0), mmio(C0, 0xb0, '0x0'), eoiWrite(C0), eoi(C0, 0, 64), [C0, 'kvm_ack_irq: irqchip IOAPIC pin 10'], [C0, 'kvm_apic_accept_irq: apicid 0 vec 64 (Fixed|level)'], entry(C0)]
   conforms(again, head)
@@ -238,7 +254,7 @@ test('ioapic-delivers-its-entry: accepts inside a fan-out come from an unmasked 
 
 /** vCPU 0 returns to the VMM for a port write, which then calls ioctl `cmd` (the records after it follow). */
 const fromVmm = (cmd: string, ...after: Rec[]): Rec[] => [
-  RUN0, entry(C0), [C0, 'kvm_exit: vcpu 0 reason io rip 0x119e info1 0x0000000005000010 info2 0x000000000000119f intr_info 0x00000000 error_code 0x00000000'],
+  ...PROGRAM10, [C0, 'kvm_exit: vcpu 0 reason io rip 0x119e info1 0x0000000005000010 info2 0x000000000000119f intr_info 0x00000000 error_code 0x00000000'],
   [C0, 'kvm_pio: pio_write at 0x500 size 1 count 1 val 0x1 '], [C0, 'kvm_userspace_exit: reason KVM_EXIT_IO (2)'],
   [C0, `sys_ioctl(fd: 4, cmd: ${cmd}, arg: 7f7c7809c1c8)`], ...after, RUN0, entry(C0),
 ]

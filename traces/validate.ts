@@ -125,7 +125,17 @@
  *   a source-0 `kvm_set_irq` only so (irqfd injects from a kworker, eventfd.c `irqfd_inject`).
  *   `signal-msi-ioctl-traces-msi`: KVM_SIGNAL_MSI → irq_comm.c `kvm_send_userspace_msi` → `kvm_set_msi`
  *   traces `kvm_msi_set_irq` next (not the converse: an MSI irqfd's eventfd write traces it too).
- *   `vcpu-matches-thread`: the harness runs vCPU n only on thread `CPU n/KVM` (native/virq-vmm.c).
+ *   `ioapic-entry-as-written`: the IOAPIC is in its reset state when tracing begins (`kvm_ioapic_reset`:
+ *   every entry masked); the guest's writes are traced as `kvm_mmio` (IOREGSEL at 0xfec00000, IOWIN at
+ *   0xfec00010; ioapic.c `ioapic_mmio_write`, `ioapic_write_indirect`, applied with the model's
+ *   `ioapicWriteEntry`), and `kvm_ioapic_set_irq` prints the pin's entry, so its vector, delivery mode,
+ *   destination mode, trigger, mask and destination are the ones written (off after `KVM_SET_IRQCHIP`).
+ *   An IOAPIC window write is also a traced cause of accepts (`ioapic_write_indirect` services a level pin
+ *   that it leaves unmasked with its line high).
+ *   The first `sys_enter_ioctl` of a capture shows that its ioctls are traced from the start; a vCPU event
+ *   before it (its KVM_RUN missing) is then reported at its own line.
+ *   `vcpu-matches-thread`: the harness runs vCPU n only on thread `CPU n/KVM` (native/virq-vmm.c), and a
+ *   thread of another name runs the one vCPU its first kvm_entry/kvm_exit names.
  *   `apic-write-effect`: lapic.c `kvm_lapic_reg_write` traces `kvm_apic` first; for APIC_ICR it then calls
  *   `kvm_apic_send_ipi`, whose `kvm_apic_ipi` prints the written ICR low (mask 0xccfff: the bits the
  *   tracepoint decodes); for APIC_EOI `apic_set_eoi`, which traces `kvm_eoi` first. Without APICv an EOI
@@ -151,6 +161,8 @@
  *   work that `vcpu-work-outside-guest` places outside `kvm_entry`…`kvm_exit`.
  */
 import { initialPic, picStep, type PicState } from '../model/devices/pic.js'
+import { initialIoapic, ioapicEntryFields, ioapicWriteEntry, IOAPIC_PINS, type IoapicState } from '../model/devices/ioapic.js'
+import { Table } from '../model/core/Table.js'
 import type { PicPort } from '../model/devices/events.js'
 import type { KvmApicAcceptIrq, Observation } from './Observation.js'
 
@@ -228,6 +240,7 @@ export class Validator {
   private firstVcpu = new Map<string, { vcpu: number; line: number }>()
 
   constructor(private readonly file: string, private readonly opts: { readonly fullyObserved?: FullyObserved } = {}) {
+    if (opts.fullyObserved) this.ioapicRegs = { sel: 0, state: initialIoapic(), written: new Map() }
     if (opts.fullyObserved) this.notes.push(`fully observed (capture header of native/virq-vmm, irqchip ${opts.fullyObserved.irqchip}): strict LAPIC rules`)
   }
 
@@ -243,12 +256,16 @@ export class Validator {
   private injPending = new Map<string, { vec: number; line: number; why: string; fromExit: boolean }>()
   /** Fully observed: per IOAPIC pin, its redirection entry as last printed by kvm_ioapic_set_irq (until the guest writes the IOAPIC). */
   private ioapicEntry = new Map<number, { vec: number; dst: number; unicast: boolean }>()
+  /** Fully observed: the IOAPIC's IOREGSEL and redirection table, from reset (undefined after KVM_SET_IRQCHIP). */
+  private ioapicRegs: { sel: number; state: IoapicState; written: Map<number, number> } | undefined
   /** Fully observed: sys_enter_ioctl records are in the trace; per thread, the line of its KVM_RUN not yet returned. */
   private ioctlsTraced = false
   private inRun = new Map<string, number>()
   /** Fully observed: threads that issued a traced ioctl; per thread, the KVM_IRQ_LINE whose kvm_set_irq is due. */
   private ioctlThreads = new Set<string>()
   private lastUexit = new Map<string, number>()
+  /** Fully observed, before any sys_enter_ioctl: the first vCPU-run event (impossible if ioctls turn out traced). */
+  private preIoctl: Observation | undefined
   /** Per thread: the xAPIC MMIO write whose kvm_apic must be the thread's next event. */
   private apicMmio = new Map<string, { offset: number; val: bigint; line: number }>()
   /** Why apic-mmio-dispatch is off (x2APIC, a moved or disabled APIC, APICv/AVIC may be in use). */
@@ -293,12 +310,49 @@ export class Validator {
     // vcpu_mmio_write dispatches to ioapic_mmio_write; IOAPIC_DEFAULT_BASE_ADDRESS, IOAPIC_MEM_LENGTH) or
     // userspace restores it.
     if (o._tag === 'KvmIoapicSetIrq') this.ioapicEntry.set(o.pin, { vec: o.vec, dst: o.dst, unicast: o.destMode === 'physical' && o.dst !== 0xff })
+    // The redirection table as the guest wrote it (ioapic.c ioapic_mmio_write: sizes 1/2/4/8, the low 32 bits
+    // of an 8-byte write; offset 0x00 IOREGSEL, 0x10 IOWIN; ioapic_write_indirect → model/devices/ioapic.ts
+    // ioapicWriteEntry), from kvm_ioapic_reset (all entries masked: the VM was created, and not yet run,
+    // when tracing began). kvm_ioapic_set_irq prints the entry at out: (vector, delivery and destination
+    // mode, trigger, mask, destination), so it must be the one written.
+    if (this.ioapicRegs && o._tag === 'SysEnterIoctl' && o.name === 'KVM_SET_IRQCHIP') this.ioapicRegs = undefined
+    if (this.ioapicRegs && o._tag === 'KvmMmio' && o.type === 'write' && o.gpa >= 0xfec00000n && o.gpa < 0xfec00100n && [1, 2, 4, 8].includes(o.len)) {
+      const data = Number(o.val & 0xffffffffn)
+      const off = Number(o.gpa & 0xffn)
+      if (off === 0x00) this.ioapicRegs.sel = data & 0xff
+      else if (off === 0x10 && this.ioapicRegs.sel >= 0x10) {
+        const pin = (this.ioapicRegs.sel - 0x10) >> 1
+        this.ioapicRegs.state = ioapicWriteEntry(this.ioapicRegs.state, pin, this.ioapicRegs.sel & 1 ? 'high' : 'low', data)
+        this.ioapicRegs.written.set(pin, o.line)
+      }
+    }
+    if (this.ioapicRegs && o._tag === 'KvmIoapicSetIrq' && o.pin < IOAPIC_PINS && o.variant === undefined) {
+      this.checked('ioapic-entry-as-written')
+      const e = Table.get(this.ioapicRegs.state.pins, o.pin)
+      const want = (BigInt(e.high & 0xff000000) << 32n) | BigInt(e.low & 0x18fff)
+      const got = o.e & 0xff0000000001_8fffn
+      if (want !== got) {
+        const f = ioapicEntryFields(e)
+        const at = this.ioapicRegs.written.get(o.pin)
+        this.fail(o, 'ioapic-entry-as-written', `pin ${o.pin} dst ${f.dest.toString(16)} vec ${f.vector} (${f.deliveryMode}|${f.destMode}|${f.trigger}${f.masked ? '|masked' : ''}): ${at !== undefined ? `the entry the guest wrote, last on line ${at}` : 'the reset entry (masked; the guest has not written it)'}`, `pin ${o.pin} dst ${o.dst.toString(16)} vec ${o.vec} (${o.deliveryMode}|${o.destMode}|${o.trigger}${o.masked ? '|masked' : ''})`)
+        return
+      }
+    }
     if ((o._tag === 'KvmMmio' && o.type === 'write' && o.gpa >= 0xfec00000n && o.gpa < 0xfec00100n) || (o._tag === 'SysEnterIoctl' && o.name === 'KVM_SET_IRQCHIP')) this.ioapicEntry.clear()
     if (o._tag === 'KvmApic' && o.rw === 'write' && o.reg === 'APIC_ID') this.offAcceptCause(o.line, 'APIC_ID written (lapic.c kvm_apic_set_xapic_id): APIC ids are no longer the vCPU ids')
 
     // KVM_RUN brackets (kvm_main.c kvm_vcpu_ioctl, case KVM_RUN: trace_kvm_userspace_exit after
     // kvm_arch_vcpu_ioctl_run returns). Checked once sys_enter_ioctl is seen at all: the harness
     // traces the ioctls of all its threads or none (native/virq-vmm.c, the common_pid filter).
+    // The harness enables sys_enter_ioctl together with kvm:* before any KVM_RUN (native/virq-vmm.c
+    // trace_start), so once one is seen, vCPU work traced before it on a thread without its KVM_RUN is
+    // impossible: the first such event is reported (its line, though found here).
+    if (o._tag === 'SysEnterIoctl' && !this.ioctlsTraced && this.preIoctl) {
+      this.checked('kvm-run-brackets')
+      this.fail(this.preIoctl, 'kvm-run-brackets', `a KVM_RUN ioctl on this thread first (the trace records this process's ioctls, as the sys_enter_ioctl on line ${o.line} shows, from before any vCPU ran)`, this.preIoctl.event)
+      return
+    }
+    if (!this.ioctlsTraced && !this.preIoctl && (IN_RUN.has(o._tag) || o._tag === 'KvmEntry' || o._tag === 'KvmUserspaceExit')) this.preIoctl = o
     if (o._tag === 'SysEnterIoctl') this.ioctlsTraced = true
     if (this.ioctlsTraced && ((o._tag === 'SysEnterIoctl' && o.name === 'KVM_RUN') || o._tag === 'KvmUserspaceExit' || o._tag === 'KvmEntry')) {
       this.checked('kvm-run-brackets')
@@ -608,6 +662,11 @@ export class Validator {
           const e = this.ioapicEntry.get(o.pin)
           this.acceptCause.set(k, { kind: 'eoi', what: `IOAPIC ack of pin ${o.pin} (re-delivery while its line is high)`, line: o.line, n: 0, max: e?.unicast ? 1 : Infinity, min: 0, ...(e ? { vec: e.vec } : {}) })
         }
+        return
+      case 'KvmMmio':
+        // ioapic.c ioapic_write_indirect services a level pin whose line is high when the write leaves it
+        // unmasked with remote IRR clear: its accept follows the guest's IOAPIC window write.
+        if (o.type === 'write' && o.gpa >= 0xfec00000n && o.gpa < 0xfec00100n) this.acceptCause.set(k, { kind: 'eoi', what: 'IOAPIC entry write (ioapic_write_indirect services a pending level pin)', line: o.line, n: 0, max: Infinity, min: 0 })
         return
       case 'KvmIoapicDelayedEoiInj':
         this.acceptCause.set(k, { kind: 'eoi', what: 'delayed IOAPIC EOI injection', line: o.line, n: 0, vec: o.vec, max: Infinity, min: 0 })
