@@ -62,7 +62,7 @@ export const replayFile = async (file: string, opts: { format?: ReplayFormat; le
   const v = new Validator(file, fo ? { fullyObserved: fo } : {})
   const parse = format === 'jsonl' ? parseJsonlChunks : parseFtraceChunks
   const outcome: ParseOutcome = await parse(createReadStream(file), { file, ...(opts.lenient ? { lenient: true } : {}), onUnknown: (e, l) => v.unknownEvent(e, l) }, (o) => v.observe(o))
-  const verdict = v.end()
+  const verdict = v.end(outcome.error ? undefined : outcome.summary.linesRead)
   const s = outcome.summary
   const base = {
     file, format, eventsRead: s.eventsRead, observationsUsed: s.observations, rulesChecked: verdict.rulesChecked, byEvent: verdict.byEvent,

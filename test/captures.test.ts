@@ -25,7 +25,7 @@ const validate = (text: string): Verdict => {
   p.pushText(text)
   const r = p.end()
   assert.equal(r.error, undefined, JSON.stringify(r.error))
-  return v.end()
+  return v.end(r.summary.linesRead)
 }
 const count = (text: string, re: RegExp): number => text.split('\n').filter((l) => re.test(l)).length
 

@@ -35,7 +35,7 @@ export const validateText = (text: string, file = 'mutant'): Verdict => {
   p.pushText(text)
   const r = p.end()
   if (r.error) return { ...v.end(), verdict: 'diverges', contradiction: { file, line: r.error.line ?? 0, rule: `parse:${r.error.code}`, expected: '', observed: r.error.reason, text: '' } }
-  return v.end()
+  return v.end(r.summary.linesRead)
 }
 
 /** Every single-event mutant of `text` (which should conform), with its verdict. */

@@ -132,6 +132,10 @@
  *   destination mode, trigger, mask and destination are the ones written (off after `KVM_SET_IRQCHIP`).
  *   An IOAPIC window write is also a traced cause of accepts (`ioapic_write_indirect` services a level pin
  *   that it leaves unmasked with its line high).
+ *   End of a capture (`end(endLine)`, the last physical line): native/virq-vmm.c joins every vCPU thread
+ *   before it stops tracing, so every KVM_RUN has returned and no traced effect is still due (an IPI's
+ *   accept, an APIC write's IPI or EOI, an ioctl's kvm_set_irq or kvm_msi_set_irq, an OUT's kvm_pio, which
+ *   is also due before the exit to userspace); an open one is reported at the last line.
  *   The first `sys_enter_ioctl` of a capture shows that its ioctls are traced from the start; a vCPU event
  *   before it (its KVM_RUN missing) is then reported at its own line.
  *   `vcpu-matches-thread`: the harness runs vCPU n only on thread `CPU n/KVM` (native/virq-vmm.c), and a
@@ -549,6 +553,12 @@ export class Validator {
         this.checked('reinjection-of-interrupted-event')
         this.fail(o, 'reinjection-of-interrupted-event', `the injection of vector 0x${p.vec.toString(16)} to be delivered first (${p.why}): a vCPU with an injection in flight does not block`, 'kvm_vcpu_wakeup')
         return
+      } else if (o._tag === 'KvmUserspaceExit' && this.ioExit.get(k) && !this.ioExit.get(k)!.in && !this.ioExit.get(k)!.string && this.ioExit.get(k)!.n === 0) {
+        // An OUT is traced before it goes to userspace (x86.c emulator_pio_out traces, then exits).
+        const io = this.ioExit.get(k)!
+        this.checked('pio-matches-io-exit')
+        this.fail(o, 'pio-matches-io-exit', `a kvm_pio of port 0x${io.port.toString(16)} first (the io exit on line ${io.line}: x86.c emulator_pio_out traces it before the exit to userspace)`, 'kvm_userspace_exit')
+        return
       } else if (o._tag === 'KvmInjException') {
         this.injPending.delete(k) // an exception is injected instead; what becomes of the interrupt is not modelled
       } else if (VCPU_CONTEXT.has(o._tag) && this.inGuest.has(k)) {
@@ -674,6 +684,22 @@ export class Validator {
       default:
         return
     }
+  }
+
+  private endOfTrace(endLine: number): void {
+    const open: Array<[rule: string, line: number, what: string]> = []
+    if (this.ioctlsTraced) for (const l of this.inRun.values()) open.push(['kvm-run-brackets', l, `a kvm_userspace_exit for the KVM_RUN on line ${l} (the harness stops tracing only after every vCPU thread has returned from KVM_RUN)`])
+    for (const c of this.acceptCause.values()) if (!this.acceptCauseOff && c.min > c.n) open.push(['unicast-reaches-destination', c.line, `a kvm_apic_accept_irq for the ${c.what} on line ${c.line}`])
+    for (const w of this.apicWrite.values()) open.push(['apic-write-effect', w.line, `the ${w.reg === 'APIC_ICR' ? 'kvm_apic_ipi' : 'kvm_eoi'} of the ${w.reg} write on line ${w.line}`])
+    for (const l of this.irqLineIoctl.values()) open.push(['irq-line-ioctl-sets-irq', l, `the kvm_set_irq of the KVM_IRQ_LINE on line ${l}`])
+    for (const l of this.signalMsiIoctl.values()) open.push(['signal-msi-ioctl-traces-msi', l, `the kvm_msi_set_irq of the KVM_SIGNAL_MSI on line ${l}`])
+    if (!this.apicMmioOff) for (const m of this.apicMmio.values()) open.push(['apic-mmio-dispatch', m.line, `the kvm_apic write of the xAPIC MMIO write on line ${m.line}`])
+    for (const io of this.ioExit.values()) if (!io.in && !io.string && io.n === 0) open.push(['pio-matches-io-exit', io.line, `the kvm_pio of the io exit on line ${io.line}`])
+    open.sort((a, b) => a[1] - b[1])
+    const first = open[0]
+    if (!first) return
+    this.checked(first[0])
+    this.failure = { file: this.file, line: endLine, rule: first[0], expected: `${first[2]} before the trace ends`, observed: 'the end of the trace', text: '(end of trace)' }
   }
 
   /** The fully observed vCPU `vcpu` (strict rules apply), or undefined. */
@@ -1026,7 +1052,12 @@ export class Validator {
     this.push(o)
   }
 
-  end(): Verdict {
+  /**
+   * `endLine`: the last physical line of the input. Given, a fully observed capture must also end with no
+   * obligation open: native/virq-vmm.c joins every vCPU thread (each KVM_RUN returned) before it stops tracing.
+   */
+  end(endLine?: number): Verdict {
+    if (endLine !== undefined && this.opts.fullyObserved && !this.failure) this.endOfTrace(endLine)
     const checks = Object.values(this.rules).reduce((a, b) => a + b, 0)
     const base = { file: this.file, observations: this.count, byEvent: this.byEvent, rulesChecked: this.rules, notes: this.notes }
     if (this.failure) return { ...base, verdict: 'diverges', contradiction: this.failure }
