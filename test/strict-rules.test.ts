@@ -81,7 +81,8 @@ const conforms = (recs: readonly Rec[], head = header({ vcpus: 2 })): Verdict =>
   assert.equal(v.verdict, 'conforms', JSON.stringify(v.contradiction))
   return v
 }
-const STRICT = new Set(['ioapic-entry-as-written', 'apic-mmio-dispatch', 'pio-matches-io-exit', 'irq-line-ioctl-sets-irq', 'signal-msi-ioctl-traces-msi', 'accept-has-traced-cause', 'unicast-reaches-destination', 'ioapic-delivers-its-entry', 'inj-virq-from-pending-irr', 'inj-virq-above-ppr', 'eoi-names-vector-in-service', 'apic-write-effect', 'kvm-run-brackets', 'vcpu-matches-thread', 'entry-exit-alternate', 'vcpu-work-outside-guest', 'reinjection-of-interrupted-event'])
+// set-irq-fans-out-as-routed is strict for captures only in that it starts from the default routing.
+const STRICT = new Set(['set-irq-fans-out-as-routed', 'ioapic-entry-as-written', 'apic-mmio-dispatch', 'pio-matches-io-exit', 'irq-line-ioctl-sets-irq', 'signal-msi-ioctl-traces-msi', 'accept-has-traced-cause', 'unicast-reaches-destination', 'ioapic-delivers-its-entry', 'inj-virq-from-pending-irr', 'inj-virq-above-ppr', 'eoi-names-vector-in-service', 'apic-write-effect', 'kvm-run-brackets', 'vcpu-matches-thread', 'entry-exit-alternate', 'vcpu-work-outside-guest', 'reinjection-of-interrupted-event'])
 const diverges = (recs: readonly Rec[], rule: string, index: number, head = header({ vcpus: 2 })): void => {
   assert.ok(STRICT.has(rule), rule)
   const v = validate(render(head, recs))
@@ -237,8 +238,11 @@ test('ioapic-delivers-its-entry: accepts inside a fan-out come from an unmasked 
   diverges(replaced(replaced(irq, io, [C0, 'kvm_ioapic_set_irq: pin 10 dst 0 vec 64 (Fixed|physical|level|masked)']), w0, ioapicMmio(0x10, '0x18040')), 'ioapic-delivers-its-entry', io, head)
   diverges(replaced(irq, io - 1, [C0, 'kvm_apic_accept_irq: apicid 0 vec 65 (Fixed|level)']), 'ioapic-delivers-its-entry', io, head)
   diverges(inserted(irq, io, [C0, 'kvm_apic_accept_irq: apicid 0 vec 64 (Fixed|level)']), 'ioapic-delivers-its-entry', io + 1, head)
-  // Without the IOAPIC record the accept belongs to no pin: the fan-out ends (at the KVM_RUN) without one.
-  diverges(without(irq, io), 'ioapic-delivers-its-entry', io + 1, head)
+  // Without the IOAPIC record: the default routing (KVM_CREATE_IRQCHIP) traces pin 10 of the IOAPIC before
+  // the PIC, so the PIC record is out of place.
+  diverges(without(irq, io), 'set-irq-fans-out-as-routed', io, head)
+  // An accept after the last IOAPIC record belongs to no pin: the fan-out ends (at the KVM_RUN) without one.
+  diverges(inserted(irq, io + 2, [C0, 'kvm_apic_accept_irq: apicid 0 vec 64 (Fixed|level)']), 'ioapic-delivers-its-entry', io + 3, head)
   // kvm_ioapic_set_irq prints the entry the guest wrote: vector 0x41 written, 0x40 printed.
   const w = irq.findIndex(([, b]) => b.endsWith('val 0x8040'))
   diverges(replaced(irq, w, ioapicMmio(0x10, '0x8041')), 'ioapic-entry-as-written', io, head)

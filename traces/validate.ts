@@ -42,6 +42,8 @@
  *   trace the same chips and pins in the same order before that thread's next event other than a
  *   `kvm_apic_accept_irq` (delivery happens inside the fan-out). A trace gap (also a blank line between
  *   records, where a poster joined excerpts) forgets the learned routing and any unfinished fan-out. A routing change (KVM_SET_GSI_ROUTING) mid-trace would show here.
+ *   In a fully observed in-kernel capture the routing is known from the start: the default one of
+ *   KVM_CREATE_IRQCHIP (see the constructor), until a KVM_SET_GSI_ROUTING ioctl, after which it is learned again.
  * - MSI and IPIs: `msi-accepted-at-destination` (irq_comm.c `kvm_set_msi` → `kvm_irq_delivery_to_apic` →
  *   `__apic_accept_irq`, on the same thread with nothing traced between) and `ipi-accepted-at-destination`
  *   (lapic.c `kvm_apic_send_ipi`, traced before the delivery): for a fixed, physical, non-broadcast
@@ -245,6 +247,13 @@ export class Validator {
 
   constructor(private readonly file: string, private readonly opts: { readonly fullyObserved?: FullyObserved } = {}) {
     if (opts.fullyObserved) this.ioapicRegs = { sel: 0, state: initialIoapic(), written: new Map() }
+    // KVM_CREATE_IRQCHIP installs the default routing (irq_comm.c kvm_setup_default_irq_routing: GSI g < 16 to
+    // IOAPIC pin g and PIC pin g, GSI 16-23 to the IOAPIC), which native/virq-vmm.c never replaces. kvm_set_irq
+    // calls the GSI's entries in reverse order of the table (irqchip.c: while (i--)), IOAPIC first, as every
+    // in-kernel capture shows.
+    if (opts.fullyObserved?.irqchip === 'in-kernel') {
+      for (let g = 0; g < 24; g++) this.routes.set(g, g < 16 ? [`kvm_ioapic_set_irq pin ${g}`, `kvm_pic_set_irq chip ${g >> 3} pin ${g & 7}`] : [`kvm_ioapic_set_irq pin ${g}`])
+    }
     if (opts.fullyObserved) this.notes.push(`fully observed (capture header of native/virq-vmm, irqchip ${opts.fullyObserved.irqchip}): strict LAPIC rules`)
   }
 
@@ -763,6 +772,7 @@ export class Validator {
 
   private fanOut(o: Observation): void {
     if (o._tag === 'TraceGap') { this.fanning.clear(); this.routes.clear(); return }
+    if (o._tag === 'SysEnterIoctl' && o.name === 'KVM_SET_GSI_ROUTING') this.routes.clear() // learned again from here
     const k = threadKey(o)
     const cur = this.fanning.get(k)
     if (o._tag === 'KvmPicSetIrq' || o._tag === 'KvmIoapicSetIrq' || o._tag === 'KvmMsiSetIrq') {
