@@ -134,6 +134,23 @@
  *   destination mode, trigger, mask and destination are the ones written (off after `KVM_SET_IRQCHIP`).
  *   An IOAPIC window write is also a traced cause of accepts (`ioapic_write_indirect` services a level pin
  *   that it leaves unmasked with its line high).
+ *   In-kernel 8259 in a capture (`exactIntaAt`): INTA (i8259.c `kvm_pic_read_irq`) runs only in x86.c
+ *   `kvm_cpu_get_interrupt`, whose vector is injected at once, and `kvm_cpu_get_extint` takes the PIC first
+ *   while its INTR is high and the vCPU accepts PIC interrupts (lapic.c `kvm_apic_accept_pic_intr`: LVT0
+ *   unmasked ExtINT; at reset the BSP's, by KVM_X86_QUIRK_LINT0_REENABLED; tracked through APIC_LVT0 and
+ *   APIC_SPIV writes). So the PIC state set is not closed under untraced INTAs: each fresh injection narrows
+ *   it to the states that explain it (`pic-inta-yields-vector`), and a PIC write that clears the same
+ *   in-service IRQs in every remaining state must trace their `kvm_ack_irq` before the thread does anything
+ *   else (`pic-isr-clear-traces-ack`; i8259.c `pic_clear_isr` → `kvm_notify_acked_irq`).
+ *   `eoi-acks-ioapic-pins`: lapic.c `apic_set_eoi` → `kvm_ioapic_send_eoi` → ioapic.c
+ *   `kvm_ioapic_update_eoi`: if V is among the vCPU's ioapic_handled_vectors (recomputed by
+ *   `kvm_ioapic_scan_entry` before its next entry after an IOAPIC write; a level entry of V whose physical
+ *   destination is this vCPU puts V there, no entry of V keeps it out), the EOI acks every pin whose entry
+ *   has vector V, in pin order, each traced by `kvm_notify_acked_irq`.
+ *   `ack-runs-resampler`: a source-1 `kvm_set_irq` (KVM_IRQFD_RESAMPLE_IRQ_SOURCE_ID) shows an irqfd
+ *   resampler on that GSI; eventfd.c `irqfd_resampler_ack` lowers that source on every ack of the GSI
+ *   (IOAPIC pin or PIC IRQ g, default routing) before the ack returns (off after KVM_IRQFD or
+ *   KVM_SET_GSI_ROUTING).
  *   End of a capture (`end(endLine)`, the last physical line): native/virq-vmm.c joins every vCPU thread
  *   before it stops tracing, so every KVM_RUN has returned and no traced effect is still due (an IPI's
  *   accept, an APIC write's IPI or EOI, an ioctl's kvm_set_irq or kvm_msi_set_irq, an OUT's kvm_pio, which
@@ -166,11 +183,11 @@
  *   A thread in guest mode traces nothing of its own: `kvm_ack_irq` and `kvm_vcpu_wakeup` join the vCPU
  *   work that `vcpu-work-outside-guest` places outside `kvm_entry`…`kvm_exit`.
  */
-import { initialPic, picStep, type PicState } from '../model/devices/pic.js'
+import { initialPic, picAck, picStep, type PicState } from '../model/devices/pic.js'
 import { initialIoapic, ioapicEntryFields, ioapicWriteEntry, IOAPIC_PINS, type IoapicState } from '../model/devices/ioapic.js'
 import { Table } from '../model/core/Table.js'
 import type { PicPort } from '../model/devices/events.js'
-import type { KvmApicAcceptIrq, Observation } from './Observation.js'
+import type { KvmApicAcceptIrq, KvmInjVirq, Observation } from './Observation.js'
 
 export interface Contradiction {
   readonly file: string
@@ -219,6 +236,10 @@ export const fullyObservedFromHeader = (head: string): FullyObserved | undefined
 }
 
 const PIC_PORTS = new Set([0x20, 0x21, 0xa0, 0xa1, 0x4d0, 0x4d1])
+const dedupePics = (states: PicState[]): PicState[] => {
+  const seen = new Set<string>()
+  return states.filter((s) => { const k = `${s.h1}:${s.h2}`; if (seen.has(k)) return false; seen.add(k); return true })
+}
 const MAX_PIC_STATES = 64
 
 export class Validator {
@@ -246,12 +267,16 @@ export class Validator {
   private firstVcpu = new Map<string, { vcpu: number; line: number }>()
 
   constructor(private readonly file: string, private readonly opts: { readonly fullyObserved?: FullyObserved } = {}) {
-    if (opts.fullyObserved) this.ioapicRegs = { sel: 0, state: initialIoapic(), written: new Map() }
+    if (opts.fullyObserved) this.ioapicRegs = { sel: 0, state: initialIoapic(), written: new Map(), lastWrite: 0 }
     // KVM_CREATE_IRQCHIP installs the default routing (irq_comm.c kvm_setup_default_irq_routing: GSI g < 16 to
     // IOAPIC pin g and PIC pin g, GSI 16-23 to the IOAPIC), which native/virq-vmm.c never replaces. kvm_set_irq
     // calls the GSI's entries in reverse order of the table (irqchip.c: while (i--)), IOAPIC first, as every
     // in-kernel capture shows.
     if (opts.fullyObserved?.irqchip === 'in-kernel') {
+      // kvm_lapic_reset: SPIV 0xff (software-disabled), every LVT masked, except the BSP's LVT0, set to
+      // ExtINT (KVM_X86_QUIRK_LINT0_REENABLED, on unless disabled); the APIC hardware-enabled.
+      this.exactInta = true
+      for (let v = 0; v < (opts.fullyObserved.vcpus ?? 1); v++) { this.picAccept.set(v, v === 0); this.apicSwEnabled.set(v, false) }
       for (let g = 0; g < 24; g++) this.routes.set(g, g < 16 ? [`kvm_ioapic_set_irq pin ${g}`, `kvm_pic_set_irq chip ${g >> 3} pin ${g & 7}`] : [`kvm_ioapic_set_irq pin ${g}`])
     }
     if (opts.fullyObserved) this.notes.push(`fully observed (capture header of native/virq-vmm, irqchip ${opts.fullyObserved.irqchip}): strict LAPIC rules`)
@@ -270,7 +295,21 @@ export class Validator {
   /** Fully observed: per IOAPIC pin, its redirection entry as last printed by kvm_ioapic_set_irq (until the guest writes the IOAPIC). */
   private ioapicEntry = new Map<number, { vec: number; dst: number; unicast: boolean }>()
   /** Fully observed: the IOAPIC's IOREGSEL and redirection table, from reset (undefined after KVM_SET_IRQCHIP). */
-  private ioapicRegs: { sel: number; state: IoapicState; written: Map<number, number> } | undefined
+  private ioapicRegs: { sel: number; state: IoapicState; written: Map<number, number>; lastWrite: number } | undefined
+  /** Fully observed in-kernel: GSIs shown to have an irqfd resampler (line of the proof); per thread, the resample an ack owes. */
+  private resamplers = new Map<number, number>()
+  private resamplersKnown = true
+  private resampleDue = new Map<string, { gsi: number; line: number }>()
+  /** Fully observed in-kernel: INTA only at injections (exactIntaAt); per vCPU, does it accept PIC interrupts (undefined: unknown)? */
+  private exactInta = false
+  private picAccept = new Map<number, boolean | undefined>()
+  private apicSwEnabled = new Map<number, boolean | undefined>()
+  /** Per thread: the PIC acks its last port write must trace (every PIC state agrees), and how many it has. */
+  private picAckDue = new Map<string, { irqs: number[]; i: number; line: number }>()
+  /** Per thread: the line of its last kvm_entry (the IOAPIC scan is done by then). */
+  private scannedSince = new Map<string, number>()
+  /** Per thread: the IOAPIC acks an EOI must trace, and how many it has. */
+  private ackExpect = new Map<string, { vec: number; line: number; pins: number[]; i: number; why: string }>()
   /** Fully observed: sys_enter_ioctl records are in the trace; per thread, the line of its KVM_RUN not yet returned. */
   private ioctlsTraced = false
   private inRun = new Map<string, number>()
@@ -329,6 +368,105 @@ export class Validator {
     // when tracing began). kvm_ioapic_set_irq prints the entry at out: (vector, delivery and destination
     // mode, trigger, mask, destination), so it must be the one written.
     if (this.ioapicRegs && o._tag === 'SysEnterIoctl' && o.name === 'KVM_SET_IRQCHIP') this.ioapicRegs = undefined
+    if (this.ioapicRegs && o._tag === 'KvmMmio' && o.type === 'write' && o.gpa >= 0xfec00000n && o.gpa < 0xfec00100n) this.ioapicRegs.lastWrite = o.line
+    if (this.ioapicRegs && o._tag === 'KvmEntry') this.scannedSince.set(k, o.line)
+    // irqfd resamplers (eventfd.c): an irqfd with a resamplefd injects with KVM_IRQFD_RESAMPLE_IRQ_SOURCE_ID
+    // (1), so a source-1 kvm_set_irq shows one on that GSI; its ack notifier, irqfd_resampler_ack, lowers
+    // that source at once (kvm_set_irq(kvm, 1, gsi, 0)) on every ack of the GSI, from the IOAPIC or the PIC,
+    // before the ack returns. (The default routing maps IOAPIC pin g and PIC IRQ g to GSI g.)
+    if (fo.irqchip === 'in-kernel') {
+      if (o._tag === 'SysEnterIoctl' && (o.name === 'KVM_SET_GSI_ROUTING' || o.name === 'KVM_IRQFD')) this.resamplersKnown = false
+      const due = this.resampleDue.get(k)
+      if (due) {
+        this.resampleDue.delete(k)
+        this.checked('ack-runs-resampler')
+        if (!(o._tag === 'KvmSetIrq' && o.gsi === due.gsi && !o.level && o.source === 1)) {
+          this.fail(o, 'ack-runs-resampler', `kvm_set_irq: gsi ${due.gsi} level 0 source 1 (the ack on line ${due.line} runs GSI ${due.gsi}'s irqfd resampler, eventfd.c irqfd_resampler_ack, shown by the source-1 kvm_set_irq on line ${this.resamplers.get(due.gsi)})`, o._tag === 'KvmSetIrq' ? `kvm_set_irq: gsi ${o.gsi} level ${o.level ? 1 : 0} source ${o.source}` : o.event)
+          return
+        }
+      }
+      if (o._tag === 'KvmSetIrq' && o.source === 1 && !this.resamplers.has(o.gsi)) this.resamplers.set(o.gsi, o.line)
+      if (o._tag === 'KvmAckIrq' && this.resamplersKnown && o.irqchip !== 'other') {
+        const g = o.irqchip === 'ioapic' || o.irqchip === 'pic-master' || o.pin >= 8 ? o.pin : o.pin + 8
+        if (this.resamplers.has(g)) this.resampleDue.set(k, { gsi: g, line: o.line })
+      }
+    }
+    // Does the vCPU accept PIC interrupts (lapic.c kvm_apic_accept_pic_intr: LVT0 unmasked with delivery
+    // mode ExtINT)? kvm_lapic_reg_write: an LVT write while the APIC is software-disabled is forced masked,
+    // and clearing SPIV's enable bit masks every LVT. A wrmsr (the APIC base) or an INIT makes it unknown.
+    if (this.exactInta) {
+      const av = vcpuOf(o) ?? this.threadVcpu.get(k)
+      if (o._tag === 'KvmMsr' && o.rw === 'write') { for (const v of this.picAccept.keys()) this.picAccept.set(v, undefined) }
+      else if (o._tag === 'KvmApicAcceptIrq' && o.deliveryMode === 'INIT') { this.picAccept.set(o.apicid, undefined); this.apicSwEnabled.set(o.apicid, undefined) }
+      else if (o._tag === 'KvmApic' && o.rw === 'write' && av !== undefined) {
+        const val = Number(o.value & 0xffffffffn)
+        const sw = this.apicSwEnabled.get(av)
+        if (o.reg === 'APIC_SPIV') { this.apicSwEnabled.set(av, (val & 0x100) !== 0); if ((val & 0x100) === 0) this.picAccept.set(av, false) }
+        else if (o.reg === 'APIC_LVT0') this.picAccept.set(av, sw === undefined ? undefined : sw && (val & 0x10000) === 0 && ((val >>> 8) & 7) === 7)
+      }
+    }
+    // A PIC write that clears an ISR bit (in every possible PIC state: the same IRQs) runs its ack notifiers,
+    // i8259.c pic_clear_isr → kvm_notify_acked_irq, which traces kvm_ack_irq before the write returns.
+    const due = this.picAckDue.get(k)
+    if (due) {
+      if (o._tag === 'KvmAckIrq' && (o.irqchip === 'pic-master' || o.irqchip === 'pic-slave')) {
+        const irq = o.irqchip === 'pic-master' || o.pin >= 8 ? o.pin : o.pin + 8
+        this.checked('pic-isr-clear-traces-ack')
+        if (irq !== due.irqs[due.i]) {
+          this.fail(o, 'pic-isr-clear-traces-ack', due.irqs[due.i] === undefined ? `no further PIC ack (the write on line ${due.line} cleared IRQ ${due.irqs.join(', ')} in service)` : `the ack of IRQ ${due.irqs[due.i]} (the PIC write on line ${due.line} clears IRQ ${due.irqs.join(', ')} in service, in that order)`, `ack of IRQ ${irq}`)
+          return
+        }
+        due.i++
+        if (due.i === due.irqs.length) this.picAckDue.delete(k)
+      } else if (!ACK_WINDOW.has(o._tag)) {
+        this.picAckDue.delete(k)
+        this.checked('pic-isr-clear-traces-ack')
+        this.fail(o, 'pic-isr-clear-traces-ack', `the kvm_ack_irq of IRQ ${due.irqs[due.i]} first (the PIC write on line ${due.line} clears its in-service bit in every PIC state the trace allows)`, o.event)
+        return
+      }
+    }
+    // EOI broadcast (lapic.c apic_set_eoi → kvm_ioapic_send_eoi → ioapic.c kvm_ioapic_update_eoi): an EOI
+    // of V acks, in pin order, every pin whose entry has vector V (kvm_ioapic_update_eoi_one →
+    // kvm_notify_acked_irq traces kvm_ack_irq), if V is among the vCPU's ioapic_handled_vectors, which
+    // kvm_ioapic_scan_entry recomputes before the vCPU next enters after an IOAPIC write: a level entry
+    // whose destination is this vCPU makes V handled; no entry with V makes it not. (Other cases depend on
+    // ack notifiers and pending EOIs: not checked.) Between the acks the notifiers' kvm_set_irq fan-outs and
+    // the re-deliveries (accepts) may be traced.
+    const ack = this.ackExpect.get(k)
+    if (ack) {
+      if (o._tag === 'KvmAckIrq' && o.irqchip === 'ioapic') {
+        this.checked('eoi-acks-ioapic-pins')
+        const want = ack.pins[ack.i]
+        if (want !== o.pin) {
+          this.fail(o, 'eoi-acks-ioapic-pins', want === undefined ? `no further IOAPIC ack (the EOI of vector ${ack.vec} on line ${ack.line} acks pins ${ack.pins.join(', ') || 'none'})` : `the ack of pin ${want} (the EOI of vector ${ack.vec} on line ${ack.line} acks pins ${ack.pins.join(', ')}, in order)`, `ack of pin ${o.pin}`)
+          return
+        }
+        ack.i++
+      } else if (!ACK_WINDOW.has(o._tag)) {
+        this.ackExpect.delete(k)
+        if (ack.i < ack.pins.length) {
+          this.checked('eoi-acks-ioapic-pins')
+          this.fail(o, 'eoi-acks-ioapic-pins', `the ack of IOAPIC pin ${ack.pins[ack.i]} first (the EOI of vector ${ack.vec} on line ${ack.line}: pin ${ack.pins[ack.i]} has that vector${ack.why})`, o.event)
+          return
+        }
+      }
+    }
+    if (this.ioapicRegs && fo.irqchip === 'in-kernel' && o._tag === 'KvmEoi' && o.vector >= 0) {
+      const v = this.strict(vcpuOf(o) ?? this.threadVcpu.get(k))
+      const scanned = this.scannedSince.get(k)
+      if (v !== undefined && scanned !== undefined && scanned > this.ioapicRegs.lastWrite) {
+        const pins: number[] = []
+        let level: number | undefined
+        for (let p = 0; p < IOAPIC_PINS; p++) {
+          const e = Table.get(this.ioapicRegs.state.pins, p)
+          if (e.vector !== o.vector) continue
+          pins.push(p)
+          const f = ioapicEntryFields(e)
+          if (level === undefined && f.trigger === 'level' && f.destMode === 'physical' && (f.dest === v || f.dest === 0xff)) level = p
+        }
+        if (pins.length === 0 || level !== undefined) this.ackExpect.set(k, { vec: o.vector, line: o.line, pins, i: 0, why: level !== undefined ? ` and pin ${level}, level-triggered with destination ${v}, makes it handled` : '' })
+      }
+    }
     if (this.ioapicRegs && o._tag === 'KvmMmio' && o.type === 'write' && o.gpa >= 0xfec00000n && o.gpa < 0xfec00100n && [1, 2, 4, 8].includes(o.len)) {
       const data = Number(o.val & 0xffffffffn)
       const off = Number(o.gpa & 0xffn)
@@ -704,6 +842,17 @@ export class Validator {
     for (const l of this.signalMsiIoctl.values()) open.push(['signal-msi-ioctl-traces-msi', l, `the kvm_msi_set_irq of the KVM_SIGNAL_MSI on line ${l}`])
     if (!this.apicMmioOff) for (const m of this.apicMmio.values()) open.push(['apic-mmio-dispatch', m.line, `the kvm_apic write of the xAPIC MMIO write on line ${m.line}`])
     for (const io of this.ioExit.values()) if (!io.in && !io.string && io.n === 0) open.push(['pio-matches-io-exit', io.line, `the kvm_pio of the io exit on line ${io.line}`])
+    for (const f of this.fanning.values()) {
+      const route = this.routes.get(f.gsi)
+      if (route && f.items.length < route.length) open.push(['set-irq-fans-out-as-routed', f.line, `${route[f.items.length]} (GSI ${f.gsi} set on line ${f.line}; its routing: ${route.join(', ')})`])
+    }
+    for (const [k, acc] of this.fanSince) {
+      const c = this.acceptCause.get(k)
+      if (acc && acc.length > 0 && !this.acceptCauseOff && !c?.afterAck) open.push(['ioapic-delivers-its-entry', acc[0]!.line, `the kvm_ioapic_set_irq of the pin that delivered vector ${acc[0]!.vec} on line ${acc[0]!.line}`])
+    }
+    for (const d of this.resampleDue.values()) open.push(['ack-runs-resampler', d.line, `the resampler's kvm_set_irq of GSI ${d.gsi} (the ack on line ${d.line})`])
+    for (const d of this.picAckDue.values()) open.push(['pic-isr-clear-traces-ack', d.line, `the kvm_ack_irq of IRQ ${d.irqs[d.i]} (the PIC write on line ${d.line} clears it)`])
+    for (const a of this.ackExpect.values()) if (a.i < a.pins.length) open.push(['eoi-acks-ioapic-pins', a.line, `the ack of IOAPIC pin ${a.pins[a.i]} (the EOI of vector ${a.vec} on line ${a.line})`])
     open.sort((a, b) => a[1] - b[1])
     const first = open[0]
     if (!first) return
@@ -745,8 +894,44 @@ export class Validator {
     return any
   }
 
-  /** Close the PIC state set under untraced INTAs (each INTA is possible while INTR is high). */
+  /**
+   * Fully observed in-kernel captures: INTA (i8259.c kvm_pic_read_irq) runs only inside
+   * x86.c kvm_cpu_get_interrupt, whose result kvm_check_and_inject_events injects (kvm_inj_virq) at once;
+   * and kvm_cpu_get_extint takes the PIC's vector first whenever the PIC's INTR is high and the vCPU
+   * accepts PIC interrupts (lapic.c kvm_apic_accept_pic_intr: LVT0 unmasked ExtINT, or the APIC
+   * hardware-disabled). So at each fresh injection the PIC states are narrowed to those that explain it:
+   * INTA handing out this vector, or (INTR low or not accepted) a LAPIC vector. Returns which source(s)
+   * remain, or undefined when the rule does not apply.
+   */
+  private exactIntaAt(o: KvmInjVirq, vcpu: number, lapic: boolean): 'pic' | 'lapic' | 'both' | undefined {
+    if (!this.exactInta || !this.pics) return undefined
+    const acc = this.picAccept.get(vcpu)
+    const next: PicState[] = []
+    let pic = false
+    let lap = false
+    const handedOut = new Set<number>()
+    for (const s of this.pics) {
+      if (s.output && acc !== false) {
+        const r = picAck(s)
+        if (r.acked.length > 0) { this.exactInta = false; this.notes.push(`line ${o.line}: exact INTA off (auto-EOI: the INTA itself acks)`); return undefined }
+        handedOut.add(r.vector)
+        if (r.vector === o.vector) { next.push(r.state); pic = true }
+        if (acc === undefined && lapic) { next.push(s); lap = true }
+      } else if (lapic) { next.push(s); lap = true }
+    }
+    this.checked('pic-inta-yields-vector')
+    if (next.length === 0) {
+      const outs = [...handedOut].map((v) => `0x${v.toString(16)}`).join(' or ')
+      this.fail(o, 'pic-inta-yields-vector', handedOut.size > 0 ? `vector ${outs}: the 8259's INTR is high and APIC ${vcpu} accepts ExtINT, so kvm_cpu_get_extint hands out the PIC's vector (kvm_pic_read_irq) before any LAPIC vector` : `a LAPIC vector (the 8259's INTR is low${acc === false ? ', and APIC ' + vcpu + "'s LVT0 does not accept ExtINT" : ''}, so this vector did not come from the PIC)`, `injection of vector 0x${o.vector.toString(16)}`)
+      return undefined
+    }
+    this.pics = dedupePics(next)
+    return pic && lap ? 'both' : pic ? 'pic' : 'lapic'
+  }
+
+  /** Close the PIC state set under untraced INTAs (each INTA is possible while INTR is high); none in an exact-INTA trace. */
   private withIntas(states: PicState[]): PicState[] {
+    if (this.exactInta) return states
     const out: PicState[] = []
     const seen = new Set<string>()
     const add = (s: PicState): boolean => {
@@ -835,13 +1020,19 @@ export class Validator {
         }
         const next: PicState[] = []
         const acks: Set<number>[] = []
+        const lists: ReadonlyArray<number>[] = []
         for (const s of this.withIntas(this.pics)) {
           const r = picStep(s, { _tag: 'PicPortWritten', port: o.port as PicPort, value: o.val & 0xff })
           next.push(r.state)
           acks.push(new Set(r.acked))
+          lists.push(r.acked)
         }
         this.pics = next
         this.pendingAcks = acks
+        if (this.exactInta && lists.length > 0) {
+          const first = lists[0]!
+          if (first.length > 0 && lists.every((l) => l.length === first.length && l.every((x, i) => x === first[i]))) this.picAckDue.set(threadKey(o), { irqs: [...first], i: 0, line: o.line })
+        }
         return
       }
       case 'KvmAckIrq': {
@@ -946,6 +1137,7 @@ export class Validator {
       }
       case 'KvmInjVirq': {
         const k = threadKey(o)
+        let picSource = false
         const sv = this.strict(vcpuOf(o) ?? this.threadVcpu.get(k))
         if (sv !== undefined && !o.reinjected && !o.soft && o.variant === undefined) {
           this.checked('inj-virq-from-pending-irr')
@@ -958,9 +1150,13 @@ export class Validator {
             this.fail(o, 'inj-virq-from-pending-irr', `a kvm_apic_accept_irq of vector ${o.vector} for APIC ${sv} since its last injection, or ${src} (the trace is fully observed)`, `injection of vector 0x${o.vector.toString(16)}`)
             return
           }
+          // Fully observed in-kernel 8259: INTA happens exactly here (see exactIntaAt).
+          const src = this.exactIntaAt(o, sv, lapic)
+          if (this.failure) return
+          if (src === 'pic') picSource = true
           // Both sources possible: which one the kernel took is not known, nor whether ISR changed.
-          if (lapic && extint) this.strictOff.add(sv)
-          else if (lapic) {
+          if (src === 'both' || (src === undefined && lapic && extint)) this.strictOff.add(sv)
+          else if (lapic && src !== 'pic') {
             // lapic.c apic_has_interrupt_for_ppr: the highest IRR vector is delivered only if its
             // priority class is above PPR's, and PPR >= the class of the highest ISR vector (apic_update_ppr).
             const isr = this.inService.get(sv) ?? []
@@ -989,7 +1185,7 @@ export class Validator {
         if (vcpu === undefined) return
         const a = this.accepted.get(vcpu)
         if (o.reinjected) return // x86.c kvm_check_and_inject_events re-injects interrupt.nr: IRR and ISR are untouched
-        if (!a?.has(o.vector)) return // ExtINT from the PIC or accepted before the trace: not a LAPIC vector we track
+        if (!a?.has(o.vector) || picSource) return // ExtINT from the PIC or accepted before the trace: not a LAPIC vector we track
         a.delete(o.vector)
         const isr = this.inService.get(vcpu) ?? []
         isr.push(o.vector)
@@ -1098,6 +1294,8 @@ interface AcceptCause {
  * come from interrupt context on that thread (kvm_set_irq, accepts, kvm_vcpu_wakeup) are not here.
  */
 const VCPU_CONTEXT = new Set(['KvmPio', 'KvmMmio', 'KvmInjVirq', 'KvmUserspaceExit', 'SysEnterIoctl', 'KvmApic', 'KvmEoi', 'KvmAckIrq', 'KvmVcpuWakeup'])
+/** What may be traced between the IOAPIC acks of one EOI: notifiers' fan-outs, re-deliveries, the storm delay. */
+const ACK_WINDOW = new Set(['KvmAckIrq', 'KvmSetIrq', 'KvmPicSetIrq', 'KvmIoapicSetIrq', 'KvmMsiSetIrq', 'KvmApicAcceptIrq', 'KvmIoapicDelayedEoiInj'])
 /** Events traced only inside KVM_RUN on the vCPU's thread (x86.c vcpu_run and what it calls). */
 const IN_RUN = new Set(['KvmPio', 'KvmMmio', 'KvmInjVirq', 'KvmApic', 'KvmEoi', 'KvmVcpuWakeup', 'KvmExit'])
 
