@@ -165,6 +165,25 @@ test('apic-write-effect: an APIC_ICR write traces its IPI next, an APIC_EOI writ
   // The kvm_eoi, now without its MMIO write and register write.
   diverges(without(without(BASE, e), e - 1), 'apic-write-effect', e - 1)
   diverges(without(BASE, e + 1), 'apic-write-effect', e + 1) // the write's next event is the entry, not the EOI
+  // In xAPIC mode an IPI is only ever the guest's APIC_ICR write (kvm_apic_send_ipi): without it, none.
+  const p = at(BASE, ipi(C0, 1, 0x42))
+  diverges(without(without(BASE, w), w - 1), 'apic-write-effect', p - 2)
+  // kvm_apic_ipi prints dst = ICR2[31:24] (GET_XAPIC_DEST_FIELD), whatever the guest last wrote there.
+  const icr2 = (v: string): Rec[] => [exit(C0), mmio(C0, 0x310, v), [C0, `kvm_apic: apic_write APIC_ICR2 = ${v}`], entry(C0)]
+  const withIcr2 = inserted(BASE, 4, ...icr2('0x1000000'))
+  conforms(withIcr2)
+  diverges(inserted(BASE, 4, ...icr2('0x0')), 'apic-write-effect', p + 4)
+})
+
+test('accepts of a shorthand IPI: all reaches every vCPU, all-but-self every other one', () => {
+  const all = (n: number): Rec[] => [RUN0, RUN1, entry(C0), entry(C1), exit(C0), mmio(C0, 0x300, '0x84042'), icr(C0, '0x84042'),
+    [C0, 'kvm_apic_ipi: dst 0 vec 66 (Fixed|physical|assert|edge|all)'], ...[0, 1].slice(0, n).map((d) => accept(C0, d, 0x42)), entry(C0)]
+  conforms(all(2))
+  diverges(all(1), 'unicast-reaches-destination', all(1).length - 1) // vCPU 1's accept is missing when the sender goes on
+  const abs = (n: number): Rec[] => [RUN0, RUN1, entry(C0), entry(C1), exit(C0), mmio(C0, 0x300, '0xc4042'), icr(C0, '0xc4042'),
+    [C0, 'kvm_apic_ipi: dst 0 vec 66 (Fixed|physical|assert|edge|all-but-self)'], ...[1, 1].slice(0, n).map((d) => accept(C0, d, 0x42)), entry(C0)]
+  conforms(abs(1))
+  diverges(abs(2), 'accept-has-traced-cause', abs(2).length - 2) // a second accept: the sender is not a destination
 })
 
 test('kvm-run-brackets: a vCPU enters the guest only inside KVM_RUN, and each KVM_RUN returns once', () => {
@@ -178,6 +197,8 @@ test('kvm-run-brackets: a vCPU enters the guest only inside KVM_RUN, and each KV
   const first: Rec[] = [RUN0, entry(C0), exit(C0), [C0, 'kvm_userspace_exit: reason KVM_EXIT_MMIO (6)'], RUN0, entry(C0)]
   conforms(first, header({ vcpus: 1 }))
   diverges(without(first, 0), 'kvm-run-brackets', 0, header({ vcpus: 1 }))
+  // A thread inside KVM_RUN is in the kernel: its next ioctl comes only after a kvm_userspace_exit.
+  diverges(inserted(BASE, 3, [C0, 'sys_ioctl(fd: 4, cmd: 4008ae61, arg: 7f7c7809c1c8)']), 'kvm-run-brackets', 3)
 })
 
 test('vcpu-matches-thread: thread CPU n/KVM runs vCPU n only', () => {
@@ -280,6 +301,10 @@ test('signal-msi-ioctl-traces-msi: KVM_SIGNAL_MSI traces kvm_msi_set_irq before 
   conforms([...t, exit(C0), inj(C0, 0x41), entry(C0)], head)
   const m = t.findIndex(([, b]) => b.startsWith('kvm_msi_set_irq'))
   diverges(without(t, m), 'signal-msi-ioctl-traces-msi', m)
+  // Without the ioctl: with the default routing no GSI is an MSI route, so a VMM thread outside KVM_RUN
+  // traces kvm_msi_set_irq only for KVM_SIGNAL_MSI.
+  const io = t.findIndex(([, b]) => b.includes('cmd: 4020aea5'))
+  diverges(without(t, io), 'signal-msi-ioctl-traces-msi', io)
 })
 
 test('kvm_userspace_exit: a reason name printed with another number is an input error at its line', () => {

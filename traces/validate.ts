@@ -122,11 +122,16 @@
  *   the APIC in xAPIC mode at APIC_DEFAULT_PHYS_BASE; off after any wrmsr, `KVM_SET_MSRS`, `KVM_SET_LAPIC`
  *   or an undecoded AVIC/APICv event.
  *   `irq-line-ioctl-sets-irq`: kvm_main.c `kvm_vm_ioctl` KVM_IRQ_LINE(_STATUS) → x86.c
- *   `kvm_vm_ioctl_irq_line` → `kvm_set_irq` (source 0), traced first; the harness passes valid arguments
- *   and exits on any failed ioctl, so it is the thread's next event; and outside KVM_RUN a VMM thread traces
- *   a source-0 `kvm_set_irq` only so (irqfd injects from a kworker, eventfd.c `irqfd_inject`).
+ *   `kvm_vm_ioctl_irq_line` → `kvm_set_irq` (source 0), traced first. `kvm_vm_ioctl_irq_line` fails before
+ *   that only without an in-kernel irqchip, and the ioctl only on a bad pointer; the harness creates the
+ *   irqchip first and passes its own struct, so it is the thread's next event; and outside KVM_RUN a VMM
+ *   thread traces a source-0 `kvm_set_irq` only so (irqfd injects from a kworker, eventfd.c `irqfd_inject`).
  *   `signal-msi-ioctl-traces-msi`: KVM_SIGNAL_MSI → irq_comm.c `kvm_send_userspace_msi` → `kvm_set_msi`
- *   traces `kvm_msi_set_irq` next (not the converse: an MSI irqfd's eventfd write traces it too).
+ *   traces `kvm_msi_set_irq` next (same preconditions). With the default routing (no GSI is an MSI route)
+ *   a VMM thread outside KVM_RUN traces `kvm_msi_set_irq` for nothing else (an MSI irqfd's eventfd write
+ *   would; the rule is off after KVM_SET_GSI_ROUTING or KVM_IRQFD).
+ *   `kvm-run-brackets` also: a thread inside KVM_RUN is in the kernel, so it issues no other ioctl until a
+ *   `kvm_userspace_exit`.
  *   `ioapic-entry-as-written`: the IOAPIC is in its reset state when tracing begins (`kvm_ioapic_reset`:
  *   every entry masked); the guest's writes are traced as `kvm_mmio` (IOREGSEL at 0xfec00000, IOWIN at
  *   0xfec00010; ioapic.c `ioapic_mmio_write`, `ioapic_write_indirect`, applied with the model's
@@ -162,7 +167,12 @@
  *   `apic-write-effect`: lapic.c `kvm_lapic_reg_write` traces `kvm_apic` first; for APIC_ICR it then calls
  *   `kvm_apic_send_ipi`, whose `kvm_apic_ipi` prints the written ICR low (mask 0xccfff: the bits the
  *   tracepoint decodes); for APIC_EOI `apic_set_eoi`, which traces `kvm_eoi` first. Without APICv an EOI
- *   has no other path, so a strict `kvm_eoi` needs that write just before it.
+ *   has no other path, so a strict `kvm_eoi` needs that write just before it; likewise in xAPIC mode (off
+ *   after any MSR write: x2APIC, Hyper-V PV IPIs) a `kvm_apic_ipi` needs an APIC_ICR write just before it.
+ *   Its `dst` is GET_XAPIC_DEST_FIELD(ICR2), checked once the vCPU's APIC_ICR2 write has been seen.
+ *   A Fixed IPI with shorthand all (all-but-self) is accepted by exactly every vCPU (every other one):
+ *   lapic.c `kvm_irq_delivery_to_apic` takes the slow path for shorthands and calls `__apic_accept_irq`,
+ *   which traces first, for each hardware-enabled APIC (all are, at reset) that `kvm_apic_match_dest` matches.
  *   For `vendor module kvm_amd` only (svm.c; VMX's fastpath can re-enter the guest untraced):
  *   `entry-exit-alternate`: `svm_vcpu_run` traces one `kvm_entry` per VMRUN and one `kvm_exit` after it
  *   (in 6.1 from `handle_exit`; moved to `svm_vcpu_run` by 791a089861fc, v6.5; SVM had no re-entering
@@ -326,6 +336,8 @@ export class Validator {
   private ioExit = new Map<string, { port: number; in: boolean; size: number; string: boolean; line: number; n: number }>()
   private irqLineIoctl = new Map<string, number>()
   private signalMsiIoctl = new Map<string, number>()
+  /** Fully observed: per vCPU, its last APIC_ICR2 write, for the destination kvm_apic_ipi prints (unknown before one). */
+  private icr2 = new Map<number, number>()
   /** Per thread: accepts of the current kvm_set_irq fan-out since its last IOAPIC item (undefined: not checked). */
   private fanSince = new Map<string, KvmApicAcceptIrq[] | undefined>()
 
@@ -505,6 +517,12 @@ export class Validator {
     }
     if (!this.ioctlsTraced && !this.preIoctl && (IN_RUN.has(o._tag) || o._tag === 'KvmEntry' || o._tag === 'KvmUserspaceExit')) this.preIoctl = o
     if (o._tag === 'SysEnterIoctl') this.ioctlsTraced = true
+    // A thread inside KVM_RUN is in the kernel: it issues no other ioctl until that one returns.
+    if (this.ioctlsTraced && o._tag === 'SysEnterIoctl' && o.name !== 'KVM_RUN' && this.inRun.has(k)) {
+      this.checked('kvm-run-brackets')
+      this.fail(o, 'kvm-run-brackets', `a kvm_userspace_exit first (this thread is inside the KVM_RUN on line ${this.inRun.get(k)}; a thread issues one system call at a time)`, o.name ?? 'ioctl')
+      return
+    }
     if (this.ioctlsTraced && ((o._tag === 'SysEnterIoctl' && o.name === 'KVM_RUN') || o._tag === 'KvmUserspaceExit' || o._tag === 'KvmEntry')) {
       this.checked('kvm-run-brackets')
       const since = this.inRun.get(k)
@@ -557,6 +575,11 @@ export class Validator {
           this.fail(o, 'signal-msi-ioctl-traces-msi', `kvm_msi_set_irq (the KVM_SIGNAL_MSI on line ${msi}: kvm_send_userspace_msi traces it before delivering)`, o.event)
           return
         }
+      } else if (o._tag === 'KvmMsiSetIrq' && fo.irqchip === 'in-kernel' && this.resamplersKnown && this.ioctlThreads.has(k) && !this.inRun.has(k)) {
+        // With the default routing no GSI is an MSI route, so an eventfd write cannot trace one either.
+        this.checked('signal-msi-ioctl-traces-msi')
+        this.fail(o, 'signal-msi-ioctl-traces-msi', 'a KVM_SIGNAL_MSI just before it on this thread (outside KVM_RUN, with the default routing, a VMM thread traces kvm_msi_set_irq only for that ioctl)', 'kvm_msi_set_irq')
+        return
       }
       if (o._tag === 'SysEnterIoctl') {
         this.ioctlThreads.add(k)
@@ -614,11 +637,19 @@ export class Validator {
     if (after) {
       this.apicWrite.delete(k)
       this.checked('apic-write-effect')
-      const ok = after.reg === 'APIC_ICR' ? o._tag === 'KvmApicIpi' && o.icrLow === (after.value & 0xccfff) : o._tag === 'KvmEoi'
+      // lapic.c kvm_apic_send_ipi prints dest_id = GET_XAPIC_DEST_FIELD(ICR2) in xAPIC mode (ICR2 resets to 0).
+      const av = vcpuOf(o) ?? this.threadVcpu.get(k)
+      const icr2 = av !== undefined && !this.acceptCauseOff ? this.icr2.get(av) : undefined
+      const ok = after.reg === 'APIC_ICR' ? o._tag === 'KvmApicIpi' && o.icrLow === (after.value & 0xccfff) && (icr2 === undefined || o.destId === icr2 >>> 24) : o._tag === 'KvmEoi'
       if (!ok) {
-        this.fail(o, 'apic-write-effect', after.reg === 'APIC_ICR' ? `kvm_apic_ipi with ICR low 0x${(after.value & 0xccfff).toString(16)} (the APIC_ICR write on line ${after.line})` : `kvm_eoi (the APIC_EOI write on line ${after.line})`, o._tag === 'KvmApicIpi' ? `kvm_apic_ipi with ICR low 0x${o.icrLow.toString(16)}` : o.event)
+        this.fail(o, 'apic-write-effect', after.reg === 'APIC_ICR' ? `kvm_apic_ipi with ICR low 0x${(after.value & 0xccfff).toString(16)}${icr2 !== undefined ? ` and dst ${(icr2 >>> 24).toString(16)} (ICR2 0x${icr2.toString(16)})` : ''} (the APIC_ICR write on line ${after.line})` : `kvm_eoi (the APIC_EOI write on line ${after.line})`, o._tag === 'KvmApicIpi' ? `kvm_apic_ipi with ICR low 0x${o.icrLow.toString(16)} dst ${o.destId.toString(16)}` : o.event)
         return
       }
+    } else if (o._tag === 'KvmApicIpi' && this.strict(vcpuOf(o) ?? this.threadVcpu.get(k)) !== undefined && !this.acceptCauseOff) {
+      // Without x2APIC (an MSR write turns this off) and Hyper-V PV IPIs, an IPI is the guest's APIC_ICR write.
+      this.checked('apic-write-effect')
+      this.fail(o, 'apic-write-effect', 'a kvm_apic APIC_ICR write just before it on this thread (in xAPIC mode kvm_apic_send_ipi runs only for that write)', 'kvm_apic_ipi')
+      return
     } else if (o._tag === 'KvmEoi' && this.strict(o.apicid) !== undefined && !this.acceptCauseOff) {
       // Without APICv/AVIC (strict(), see kvm_apicv_accept_irq) an EOI is the guest's APIC_EOI write.
       this.checked('apic-write-effect')
@@ -626,6 +657,7 @@ export class Validator {
       return
     }
     if (o._tag === 'KvmApic' && o.rw === 'write' && (o.reg === 'APIC_ICR' || o.reg === 'APIC_EOI')) this.apicWrite.set(k, { reg: o.reg, value: Number(o.value & 0xffffffffn), line: o.line })
+    if (o._tag === 'KvmApic' && o.rw === 'write' && o.reg === 'APIC_ICR2') { const av = vcpuOf(o) ?? this.threadVcpu.get(k); if (av !== undefined) this.icr2.set(av, Number(o.value & 0xffffffffn)) }
 
     // Run loop (kvm_amd only: svm.c): one kvm_entry per VMRUN, one kvm_exit after it.
     if (fo.vendor === 'kvm_amd') {
@@ -795,8 +827,11 @@ export class Validator {
     const exists = (dst: number): boolean => fo.vcpus !== undefined && dst < fo.vcpus
     switch (o._tag) {
       case 'KvmApicIpi': {
-        const max = unicastTo(o.destMode === 'physical', o.destId, o.shorthand)
-        const min = o.deliveryMode === 'Fixed' && o.assert && max === 1 && (o.shorthand === 'self' || exists(o.destId)) ? 1 : 0
+        // lapic.c kvm_irq_delivery_to_apic: a shorthand reaches every present APIC (all) or all but the
+        // sender (all-but-self); each traces its accept (hardware-enabled at reset).
+        const all = fo.vcpus !== undefined && o.deliveryMode === 'Fixed' && o.assert && (o.shorthand === 'all' || o.shorthand === 'all-but-self') ? fo.vcpus - (o.shorthand === 'all' ? 0 : 1) : undefined
+        const max = all ?? unicastTo(o.destMode === 'physical', o.destId, o.shorthand)
+        const min = all ?? (o.deliveryMode === 'Fixed' && o.assert && max === 1 && (o.shorthand === 'self' || exists(o.destId)) ? 1 : 0)
         this.acceptCause.set(k, { kind: 'ipi', what: `kvm_apic_ipi to ${o.shorthand === 'self' ? 'self' : o.destId.toString(16)}`, line: o.line, n: 0, vec: o.vec, max, min })
         return
       }
