@@ -82,7 +82,7 @@ const conforms = (recs: readonly Rec[], head = header({ vcpus: 2 })): Verdict =>
   return v
 }
 // set-irq-fans-out-as-routed is strict for captures only in that it starts from the default routing.
-const STRICT = new Set(['set-irq-fans-out-as-routed', 'ioapic-entry-as-written', 'apic-mmio-dispatch', 'pio-matches-io-exit', 'irq-line-ioctl-sets-irq', 'signal-msi-ioctl-traces-msi', 'accept-has-traced-cause', 'unicast-reaches-destination', 'ioapic-delivers-its-entry', 'inj-virq-from-pending-irr', 'inj-virq-above-ppr', 'eoi-names-vector-in-service', 'apic-write-effect', 'kvm-run-brackets', 'vcpu-matches-thread', 'entry-exit-alternate', 'vcpu-work-outside-guest', 'reinjection-of-interrupted-event'])
+const STRICT = new Set(['set-irq-fans-out-as-routed', 'ioapic-entry-as-written', 'apic-mmio-dispatch', 'pio-matches-io-exit', 'irq-line-ioctl-sets-irq', 'signal-msi-ioctl-traces-msi', 'accept-has-traced-cause', 'unicast-reaches-destination', 'ioapic-delivers-its-entry', 'inj-virq-from-pending-irr', 'inj-virq-above-ppr', 'eoi-names-vector-in-service', 'apic-write-effect', 'kvm-run-brackets', 'vcpu-matches-thread', 'entry-exit-alternate', 'vcpu-work-outside-guest', 'reinjection-of-interrupted-event', 'window-kvm-interrupt-injected'])
 const diverges = (recs: readonly Rec[], rule: string, index: number, head = header({ vcpus: 2 })): void => {
   assert.ok(STRICT.has(rule), rule)
   const v = validate(render(head, recs))
@@ -305,6 +305,19 @@ test('signal-msi-ioctl-traces-msi: KVM_SIGNAL_MSI traces kvm_msi_set_irq before 
   // traces kvm_msi_set_irq only for KVM_SIGNAL_MSI.
   const io = t.findIndex(([, b]) => b.includes('cmd: 4020aea5'))
   diverges(without(t, io), 'signal-msi-ioctl-traces-msi', io)
+})
+
+test('window-kvm-interrupt-injected (split irqchip): a KVM_INTERRUPT after an interrupt window exit is injected before the next entry', () => {
+  const head = header({ vcpus: 1, irqchip: 'split' })
+  const vintr: Rec = [C0, 'kvm_exit: vcpu 0 reason vintr rip 0x1056 info1 0x0000000000000000 info2 0x0000000000000000 intr_info 0x00000000 error_code 0x00000000']
+  const t: Rec[] = [RUN0, entry(C0), vintr, [C0, 'kvm_userspace_exit: reason KVM_EXIT_IRQ_WINDOW_OPEN (7)'], [C0, 'sys_ioctl(fd: 5, cmd: 4004ae86, arg: 7f62c376d200)'], RUN0, inj(C0, 0x24), entry(C0)]
+  const v = conforms(t, head)
+  assert.equal(v.rulesChecked['window-kvm-interrupt-injected'], 1)
+  const i = at(t, inj(C0, 0x24))
+  diverges(without(t, i), 'window-kvm-interrupt-injected', i, head) // the entry, with the buffered vector not injected
+  // Without the KVM_INTERRUPT there is nothing to inject, and after another ioctl (it may change the vCPU's state) nothing is claimed.
+  conforms(without(without(t, i), 4), head)
+  conforms(inserted(without(t, i), 4, [C0, 'sys_ioctl(fd: 5, cmd: 4090ae82, arg: 7f62c376d300)']), head)
 })
 
 test('kvm_userspace_exit: a reason name printed with another number is an input error at its line', () => {

@@ -130,6 +130,14 @@
  *   traces `kvm_msi_set_irq` next (same preconditions). With the default routing (no GSI is an MSI route)
  *   a VMM thread outside KVM_RUN traces `kvm_msi_set_irq` for nothing else (an MSI irqfd's eventfd write
  *   would; the rule is off after KVM_SET_GSI_ROUTING or KVM_IRQFD).
+ *   `window-kvm-interrupt-injected` (split irqchip): x86.c `vcpu_run` exits with KVM_EXIT_IRQ_WINDOW_OPEN only
+ *   when `kvm_vcpu_ready_for_interrupt_injection` holds (interrupts allowed, LVT0 accepts ExtINT, no event to
+ *   re-inject, no exception pending; the re-injection and exception terms since the 2021 stable fix of
+ *   71cc849b7093); a `KVM_INTERRUPT` then (nothing else issued but KVM_RUN, the guest not run since) buffers
+ *   the vector with KVM_REQ_EVENT, so `kvm_check_and_inject_events` injects it, a fresh `kvm_inj_virq`,
+ *   before the next `kvm_entry` (an NMI or SMI first would need KVM_NMI/KVM_SMI or a non-fixed accept).
+ *   After a `restart` exit (the VMM's kick of a halted vCPU) the same holds only if the guest halted with
+ *   interrupts enabled, which no tracepoint shows: not checked.
  *   `kvm-run-brackets` also: a thread inside KVM_RUN is in the kernel, so it issues no other ioctl until a
  *   `kvm_userspace_exit`.
  *   `ioapic-entry-as-written`: the IOAPIC is in its reset state when tracing begins (`kvm_ioapic_reset`:
@@ -338,6 +346,8 @@ export class Validator {
   private signalMsiIoctl = new Map<string, number>()
   /** Fully observed: per vCPU, its last APIC_ICR2 write, for the destination kvm_apic_ipi prints (unknown before one). */
   private icr2 = new Map<number, number>()
+  /** Split irqchip, per thread: an interrupt window exit and the KVM_INTERRUPT after it, not yet injected. */
+  private windowInject = new Map<string, { exit: number; interrupt?: number }>()
   /** Per thread: accepts of the current kvm_set_irq fan-out since its last IOAPIC item (undefined: not checked). */
   private fanSince = new Map<string, KvmApicAcceptIrq[] | undefined>()
 
@@ -545,9 +555,38 @@ export class Validator {
     }
     if (o._tag === 'KvmUserspaceExit') this.lastUexit.set(k, o.line)
 
+    // Split irqchip: a KVM_INTERRUPT right after a KVM_EXIT_IRQ_WINDOW_OPEN is injected before the next
+    // entry. x86.c vcpu_run exits so only when kvm_vcpu_ready_for_interrupt_injection holds (interrupts
+    // allowed, LVT0 accepts ExtINT, nothing to re-inject, no exception pending); the guest does not run
+    // until the next entry, and KVM_INTERRUPT (kvm_vcpu_ioctl_interrupt) buffers the vector and sets
+    // KVM_REQ_EVENT, so kvm_check_and_inject_events injects it (kvm_cpu_get_extint comes first), traced by
+    // kvm_inj_virq, unless an NMI or SMI goes first (none here: their sources are KVM_NMI/KVM_SMI or a
+    // non-fixed accept, which drop the obligation, as does any other ioctl that may change vCPU state).
+    if (this.ioctlsTraced && fo.irqchip === 'split' && this.strict(vcpuOf(o) ?? this.threadVcpu.get(k)) !== undefined) {
+      const w = this.windowInject.get(k)
+      if (o._tag === 'KvmUserspaceExit') {
+        if (o.reason === 'KVM_EXIT_IRQ_WINDOW_OPEN') this.windowInject.set(k, { exit: o.line })
+        else this.windowInject.delete(k)
+      } else if (o._tag === 'SysEnterIoctl' && w) {
+        if (o.name === 'KVM_INTERRUPT' && w.interrupt === undefined) this.windowInject.set(k, { ...w, interrupt: o.line })
+        else if (o.name !== 'KVM_RUN') this.windowInject.delete(k)
+      } else if ((o._tag === 'KvmInjVirq' && !o.reinjected) || o._tag === 'KvmInjException' || (o._tag === 'KvmApicAcceptIrq' && o.deliveryMode !== 'Fixed' && o.deliveryMode !== 'LowPrio')) {
+        if (w?.interrupt !== undefined && o._tag === 'KvmInjVirq') this.checked('window-kvm-interrupt-injected')
+        this.windowInject.delete(k)
+      } else if (o._tag === 'KvmEntry' && w) {
+        this.windowInject.delete(k)
+        if (w.interrupt !== undefined) {
+          this.checked('window-kvm-interrupt-injected')
+          this.fail(o, 'window-kvm-interrupt-injected', `a kvm_inj_virq first (the KVM_INTERRUPT on line ${w.interrupt} after the interrupt window exit on line ${w.exit}: the window was open, so kvm_check_and_inject_events injects the buffered vector before this entry)`, 'kvm_entry')
+          return
+        }
+      }
+    }
+
     // KVM_IRQ_LINE (kvm_vm_ioctl_irq_line → kvm_set_irq, which traces first, with source 0 =
-    // KVM_USERSPACE_IRQ_SOURCE_ID). The harness's calls have valid arguments and it exits on any ioctl
-    // failure (native/virq-vmm.c), so each traces its kvm_set_irq as the thread's next event. Conversely a
+    // KVM_USERSPACE_IRQ_SOURCE_ID). It fails before that only without an in-kernel irqchip (the harness
+    // creates it first) or on a bad pointer (the harness passes its own struct), so each traces its
+    // kvm_set_irq as the thread's next event. Conversely a
     // source-0 kvm_set_irq on a VMM thread outside KVM_RUN has no other origin (irqfd injects from a
     // kworker: eventfd.c irqfd_inject).
     if (this.ioctlsTraced) {
