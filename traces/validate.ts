@@ -198,6 +198,11 @@
  *   bits 4-6; AMD APM vol. 2, 15.10.2) → x86.c `kvm_fast_pio`: one `kvm_pio` of that port, direction and
  *   size per non-string instruction, before the next `kvm_entry` (an OUT at once, in `emulator_pio_out`; an
  *   IN at once for an in-kernel device, else when the next KVM_RUN completes it).
+ *   `npf-mmio-write-traced`: a nested page fault (svm.c `npf_interception`: EXITINFO1 the page-fault error
+ *   code, EXITINFO2 the guest physical address) that writes (PFERR_WRITE_MASK) the IOAPIC or xAPIC page, which
+ *   no memslot backs, is emulated (mmu.c `kvm_mmu_page_fault` → RET_PF_EMULATE), and x86.c `write_mmio` traces
+ *   `kvm_mmio` of that address before the device sees it: so before the next `kvm_entry` (unless the
+ *   instruction faults, `kvm_inj_exception`). Off with `apic-mmio-dispatch` (the APIC base may have moved).
  *   A thread in guest mode traces nothing of its own: `kvm_ack_irq` and `kvm_vcpu_wakeup` join the vCPU
  *   work that `vcpu-work-outside-guest` places outside `kvm_entry`…`kvm_exit`.
  */
@@ -348,6 +353,8 @@ export class Validator {
   private icr2 = new Map<number, number>()
   /** Split irqchip, per thread: an interrupt window exit and the KVM_INTERRUPT after it, not yet injected. */
   private windowInject = new Map<string, { exit: number; interrupt?: number }>()
+  /** kvm_amd, per thread: a write fault on the IOAPIC or xAPIC page whose kvm_mmio is still due. */
+  private mmioDue = new Map<string, { gpa: bigint; line: number }>()
   /** Per thread: accepts of the current kvm_set_irq fan-out since its last IOAPIC item (undefined: not checked). */
   private fanSince = new Map<string, KvmApicAcceptIrq[] | undefined>()
 
@@ -700,6 +707,8 @@ export class Validator {
 
     // Run loop (kvm_amd only: svm.c): one kvm_entry per VMRUN, one kvm_exit after it.
     if (fo.vendor === 'kvm_amd') {
+      if (o._tag === 'KvmMmio' && o.type === 'write' && this.mmioDue.get(k)?.gpa === o.gpa) { this.checked('npf-mmio-write-traced'); this.mmioDue.delete(k) }
+      if (o._tag === 'KvmUserspaceExit') this.mmioDue.delete(k)
       if (o._tag === 'KvmEntry' || o._tag === 'KvmExit') {
         this.checked('entry-exit-alternate')
         const since = this.inGuest.get(k)
@@ -726,6 +735,13 @@ export class Validator {
           // (svm.c svm_complete_interrupts queues it and sets KVM_REQ_EVENT; x86.c
           // kvm_check_and_inject_events re-injects it before any new event). Only an exception
           // (kvm_inj_exception, handled first there) may take its place; that drops the obligation below.
+          const due = this.mmioDue.get(k)
+          this.mmioDue.delete(k)
+          if (due && !this.apicMmioOff) {
+            this.checked('npf-mmio-write-traced')
+            this.fail(o, 'npf-mmio-write-traced', `a kvm_mmio write of 0x${due.gpa.toString(16)} first (the write fault on line ${due.line} is emulated: x86.c write_mmio traces every emulated MMIO write before it dispatches it)`, 'kvm_entry')
+            return
+          }
           const p = this.injPending.get(k)
           const v = vcpuOf(o) ?? this.threadVcpu.get(k)
           if (p?.fromExit && !this.strictAllOff && (v === undefined || !this.strictOff.has(v))) {
@@ -744,6 +760,13 @@ export class Validator {
           // string, bits 4-6 operand size 1/2/4, bits 31:16 the port.
           const i1 = o.info1
           if (o.reason === 'io' && i1 !== undefined) this.ioExit.set(k, { port: Number((i1 >> 16n) & 0xffffn), in: (i1 & 1n) === 1n, size: (i1 & 0x10n) ? 1 : (i1 & 0x20n) ? 2 : (i1 & 0x40n) ? 4 : 0, string: (i1 & 4n) !== 0n, line: o.line, n: 0 })
+          // A nested page fault (svm.c npf_interception, EXITINFO1 = page-fault error code, EXITINFO2 = the
+          // guest physical address) that writes (PFERR_WRITE_MASK, bit 1) the IOAPIC or xAPIC page: no memslot
+          // backs it, so mmu.c kvm_mmu_page_fault returns RET_PF_EMULATE and the emulator's store goes
+          // through x86.c write_mmio, which traces kvm_mmio before the device handles it.
+          const g = o.info2
+          if (o.reason === 'npf' && g !== undefined && o.info1 !== undefined && (o.info1 & 2n) !== 0n && ((g >= 0xfec00000n && g < 0xfec00020n) || (g >= 0xfee00000n && g < 0xfee01000n)))
+            this.mmioDue.set(k, { gpa: g, line: o.line })
           const ii = o.intrInfo
           if (ii !== undefined && (ii & 0x80000000) !== 0 && ((ii >>> 8) & 7) === 0) this.injPending.set(k, { vec: ii & 0xff, line: o.line, fromExit: true, why: `the kvm_exit on line ${o.line} reports its delivery interrupted (intr_info 0x${(ii >>> 0).toString(16)})` })
         }
@@ -778,6 +801,7 @@ export class Validator {
         this.fail(o, 'pio-matches-io-exit', `a kvm_pio of port 0x${io.port.toString(16)} first (the io exit on line ${io.line}: x86.c emulator_pio_out traces it before the exit to userspace)`, 'kvm_userspace_exit')
         return
       } else if (o._tag === 'KvmInjException') {
+        this.mmioDue.delete(k) // the instruction faulted instead
         this.injPending.delete(k) // an exception is injected instead; what becomes of the interrupt is not modelled
       } else if (VCPU_CONTEXT.has(o._tag) && this.inGuest.has(k)) {
         this.checked('vcpu-work-outside-guest')
