@@ -265,6 +265,9 @@ test('ioapic-delivers-its-entry: accepts inside a fan-out come from an unmasked 
   // Without the IOAPIC record: the default routing (KVM_CREATE_IRQCHIP) traces pin 10 of the IOAPIC before
   // the PIC, so the PIC record is out of place.
   diverges(without(irq, io), 'set-irq-fans-out-as-routed', io, head)
+  // An irqchip set with no kvm_set_irq before it on its thread (here an irqfd kworker's): kvm_set_irq traces first.
+  diverges([...irq, ['kworker/0:2-53', 'kvm_pic_set_irq: chip 1 pin 2 (edge|masked)']], 'set-irq-fans-out-as-routed', irq.length, head)
+  conforms([...irq, ['kworker/0:2-53', 'kvm_set_irq: gsi 10 level 0 source 0'], ['kworker/0:2-53', 'kvm_ioapic_set_irq: pin 10 dst 0 vec 64 (Fixed|physical|level)'], ['kworker/0:2-53', 'kvm_pic_set_irq: chip 1 pin 2 (edge|masked)']], head)
   // An accept after the last IOAPIC record belongs to no pin: the fan-out ends (at the KVM_RUN) without one.
   diverges(inserted(irq, io + 2, [C0, 'kvm_apic_accept_irq: apicid 0 vec 64 (Fixed|level)']), 'ioapic-delivers-its-entry', io + 3, head)
   // kvm_ioapic_set_irq prints the entry the guest wrote: vector 0x41 written, 0x40 printed.

@@ -43,7 +43,9 @@
  *   `kvm_apic_accept_irq` (delivery happens inside the fan-out). A trace gap (also a blank line between
  *   records, where a poster joined excerpts) forgets the learned routing and any unfinished fan-out. A routing change (KVM_SET_GSI_ROUTING) mid-trace would show here.
  *   In a fully observed in-kernel capture the routing is known from the start: the default one of
- *   KVM_CREATE_IRQCHIP (see the constructor), until a KVM_SET_GSI_ROUTING ioctl, after which it is learned again.
+ *   KVM_CREATE_IRQCHIP (see the constructor), until a KVM_SET_GSI_ROUTING ioctl, after which it is learned again;
+ *   and a `kvm_pic_set_irq` or `kvm_ioapic_set_irq` outside a fan-out is impossible (irq_comm.c calls those sets
+ *   only as routing entries; the one other caller, KVM_SET_IRQCHIP's `kvm_ioapic_inject_all`, turns this off).
  * - MSI and IPIs: `msi-accepted-at-destination` (irq_comm.c `kvm_set_msi` → `kvm_irq_delivery_to_apic` →
  *   `__apic_accept_irq`, on the same thread with nothing traced between) and `ipi-accepted-at-destination`
  *   (lapic.c `kvm_apic_send_ipi`, traced before the delivery): for a fixed, physical, non-broadcast
@@ -1050,6 +1052,7 @@ export class Validator {
 
   /** Per GSI: the chips and pins its kvm_set_irq traces, learned from the first complete one. */
   private routes = new Map<number, string[]>()
+  private setIrqchipSeen = false
   /** Per thread: the kvm_set_irq whose fan-out is being traced. */
   private fanning = new Map<string, { gsi: number; line: number; items: { what: string; o: Observation }[] }>()
 
@@ -1058,8 +1061,20 @@ export class Validator {
     if (o._tag === 'SysEnterIoctl' && o.name === 'KVM_SET_GSI_ROUTING') this.routes.clear() // learned again from here
     const k = threadKey(o)
     const cur = this.fanning.get(k)
+    if (o._tag === 'SysEnterIoctl' && o.name === 'KVM_SET_IRQCHIP') this.setIrqchipSeen = true
     if (o._tag === 'KvmPicSetIrq' || o._tag === 'KvmIoapicSetIrq' || o._tag === 'KvmMsiSetIrq') {
-      if (!cur) return
+      if (!cur) {
+        // irq_comm.c kvm_set_pic_irq and kvm_set_ioapic_irq run only as routing entries of kvm_set_irq, which
+        // traces first on the same thread (KVM_IRQ_LINE, irqfd_inject, the PIT, the resampler); the one other
+        // caller of ioapic_set_irq is KVM_SET_IRQCHIP's kvm_ioapic_inject_all. (kvm_msi_set_irq also has
+        // KVM_SIGNAL_MSI and the irqfd atomic path.) Known in a fully observed capture, where tracing starts
+        // before any interrupt is raised.
+        if (o._tag !== 'KvmMsiSetIrq' && this.opts.fullyObserved?.irqchip === 'in-kernel' && !this.setIrqchipSeen) {
+          this.checked('set-irq-fans-out-as-routed')
+          this.fail(o, 'set-irq-fans-out-as-routed', 'a kvm_set_irq just before it on this thread (an irqchip set is one routing entry of kvm_set_irq, traced first)', o.event)
+        }
+        return
+      }
       const what = o._tag === 'KvmPicSetIrq' ? `kvm_pic_set_irq chip ${o.chip} pin ${o.pin}` : o._tag === 'KvmIoapicSetIrq' ? `kvm_ioapic_set_irq pin ${o.pin}` : `kvm_msi_set_irq dst ${o.dst.toString(16)} vec ${o.vec}`
       const route = this.routes.get(cur.gsi)
       if (route) {
