@@ -131,8 +131,6 @@ export const acceptedReason = (m: Mutant): AcceptedReason => {
       : { category: 'halted-kvm-interrupt', reason: 'a KVM_INTERRUPT after a restart exit (the VMM kicked the halted vCPU): it is injected before the next entry only if the guest halted with interrupts enabled, guest state no tracepoint shows' }
   if (m.event === 'sys_enter_ioctl' && m.kind === 'duplicate' && m.fields.includes('4004ae86'))
     return { category: 'kvm-interrupt-eexist', reason: 'a second KVM_INTERRUPT while one is buffered returns -EEXIST (x86.c kvm_vcpu_ioctl_interrupt), and the return value is not traced (no sys_exit_ioctl)' }
-  if (m.event === 'kvm_set_irq' && m.kind === 'remove')
-    return { category: 'irqfd-retrigger', reason: 'an irqfd resampler\'s re-trigger from the kworker (eventfd.c irqfd_inject): without it the later trigger of the same line explains the delivery' }
   return { category: 'other', reason: `${m.kind} of ${m.event}: no rule refutes it` }
 }
 

@@ -399,7 +399,7 @@ export class Validator {
     // when tracing began). kvm_ioapic_set_irq prints the entry at out: (vector, delivery and destination
     // mode, trigger, mask, destination), so it must be the one written.
     if (this.ioapicRegs && o._tag === 'SysEnterIoctl' && o.name === 'KVM_SET_IRQCHIP') this.ioapicRegs = undefined
-    if (this.ioapicRegs && o._tag === 'KvmMmio' && o.type === 'write' && o.gpa >= 0xfec00000n && o.gpa < 0xfec00100n) this.ioapicRegs.lastWrite = o.line
+    if (this.ioapicRegs && o._tag === 'KvmMmio' && o.type === 'write' && inIoapicWindow(o.gpa)) this.ioapicRegs.lastWrite = o.line
     if (this.ioapicRegs && o._tag === 'KvmEntry') this.scannedSince.set(k, o.line)
     // irqfd resamplers (eventfd.c): an irqfd with a resamplefd injects with KVM_IRQFD_RESAMPLE_IRQ_SOURCE_ID
     // (1), so a source-1 kvm_set_irq shows one on that GSI; its ack notifier, irqfd_resampler_ack, lowers
@@ -498,7 +498,7 @@ export class Validator {
         if (pins.length === 0 || level !== undefined) this.ackExpect.set(k, { vec: o.vector, line: o.line, pins, i: 0, why: level !== undefined ? ` and pin ${level}, level-triggered with destination ${v}, makes it handled` : '' })
       }
     }
-    if (this.ioapicRegs && o._tag === 'KvmMmio' && o.type === 'write' && o.gpa >= 0xfec00000n && o.gpa < 0xfec00100n && [1, 2, 4, 8].includes(o.len)) {
+    if (this.ioapicRegs && o._tag === 'KvmMmio' && o.type === 'write' && inIoapicWindow(o.gpa) && [1, 2, 4, 8].includes(o.len)) {
       const data = Number(o.val & 0xffffffffn)
       const off = Number(o.gpa & 0xffn)
       if (off === 0x00) this.ioapicRegs.sel = data & 0xff
@@ -520,7 +520,7 @@ export class Validator {
         return
       }
     }
-    if ((o._tag === 'KvmMmio' && o.type === 'write' && o.gpa >= 0xfec00000n && o.gpa < 0xfec00100n) || (o._tag === 'SysEnterIoctl' && o.name === 'KVM_SET_IRQCHIP')) this.ioapicEntry.clear()
+    if ((o._tag === 'KvmMmio' && o.type === 'write' && inIoapicWindow(o.gpa)) || (o._tag === 'SysEnterIoctl' && o.name === 'KVM_SET_IRQCHIP')) this.ioapicEntry.clear()
     if (o._tag === 'KvmApic' && o.rw === 'write' && o.reg === 'APIC_ID') this.offAcceptCause(o.line, 'APIC_ID written (lapic.c kvm_apic_set_xapic_id): APIC ids are no longer the vCPU ids')
 
     // KVM_RUN brackets (kvm_main.c kvm_vcpu_ioctl, case KVM_RUN: trace_kvm_userspace_exit after
@@ -660,7 +660,8 @@ export class Validator {
     if (!this.apicMmioOff) {
       if ((o._tag === 'KvmMsr' && o.rw === 'write') || (o._tag === 'SysEnterIoctl' && (o.name === 'KVM_SET_MSRS' || o.name === 'KVM_SET_LAPIC'))) this.apicMmioOff = `line ${o.line}: ${o.event}`
     }
-    const vs = this.strict(vcpuOf(o) ?? this.threadVcpu.get(k))
+    const ov = vcpuOf(o) ?? this.threadVcpu.get(k)
+    const vs = this.strict(ov)
     if (!this.apicMmioOff && vs !== undefined) {
       const want = this.apicMmio.get(k)
       if (want) {
@@ -675,7 +676,7 @@ export class Validator {
         this.fail(o, 'apic-mmio-dispatch', 'a kvm_mmio write of that register just before it on this thread (in xAPIC mode without APICv a register write comes only from apic_mmio_write)', `apic_write ${o.reg}`)
         return
       }
-      if (o._tag === 'KvmMmio' && o.type === 'write' && o.len === 4 && o.gpa >= 0xfee00000n && o.gpa < 0xfee01000n && (o.gpa & 0xfn) === 0n) this.apicMmio.set(k, { offset: Number(o.gpa - 0xfee00000n), val: o.val & 0xffffffffn, line: o.line })
+      if (o._tag === 'KvmMmio' && o.type === 'write' && o.len === 4 && inApicPage(o.gpa) && (o.gpa & 0xfn) === 0n) this.apicMmio.set(k, { offset: Number(o.gpa - 0xfee00000n), val: o.val & 0xffffffffn, line: o.line })
     }
 
     // LAPIC register writes and what they trace next on the same thread (lapic.c kvm_lapic_reg_write
@@ -686,14 +687,13 @@ export class Validator {
       this.apicWrite.delete(k)
       this.checked('apic-write-effect')
       // lapic.c kvm_apic_send_ipi prints dest_id = GET_XAPIC_DEST_FIELD(ICR2) in xAPIC mode (ICR2 resets to 0).
-      const av = vcpuOf(o) ?? this.threadVcpu.get(k)
-      const icr2 = av !== undefined && !this.acceptCauseOff ? this.icr2.get(av) : undefined
+      const icr2 = ov !== undefined && !this.acceptCauseOff ? this.icr2.get(ov) : undefined
       const ok = after.reg === 'APIC_ICR' ? o._tag === 'KvmApicIpi' && o.icrLow === (after.value & 0xccfff) && (icr2 === undefined || o.destId === icr2 >>> 24) : o._tag === 'KvmEoi'
       if (!ok) {
         this.fail(o, 'apic-write-effect', after.reg === 'APIC_ICR' ? `kvm_apic_ipi with ICR low 0x${(after.value & 0xccfff).toString(16)}${icr2 !== undefined ? ` and dst ${(icr2 >>> 24).toString(16)} (ICR2 0x${icr2.toString(16)})` : ''} (the APIC_ICR write on line ${after.line})` : `kvm_eoi (the APIC_EOI write on line ${after.line})`, o._tag === 'KvmApicIpi' ? `kvm_apic_ipi with ICR low 0x${o.icrLow.toString(16)} dst ${o.destId.toString(16)}` : o.event)
         return
       }
-    } else if (o._tag === 'KvmApicIpi' && this.strict(vcpuOf(o) ?? this.threadVcpu.get(k)) !== undefined && !this.acceptCauseOff) {
+    } else if (o._tag === 'KvmApicIpi' && vs !== undefined && !this.acceptCauseOff) {
       // Without x2APIC (an MSR write turns this off) and Hyper-V PV IPIs, an IPI is the guest's APIC_ICR write.
       this.checked('apic-write-effect')
       this.fail(o, 'apic-write-effect', 'a kvm_apic APIC_ICR write just before it on this thread (in xAPIC mode kvm_apic_send_ipi runs only for that write)', 'kvm_apic_ipi')
@@ -705,7 +705,7 @@ export class Validator {
       return
     }
     if (o._tag === 'KvmApic' && o.rw === 'write' && (o.reg === 'APIC_ICR' || o.reg === 'APIC_EOI')) this.apicWrite.set(k, { reg: o.reg, value: Number(o.value & 0xffffffffn), line: o.line })
-    if (o._tag === 'KvmApic' && o.rw === 'write' && o.reg === 'APIC_ICR2') { const av = vcpuOf(o) ?? this.threadVcpu.get(k); if (av !== undefined) this.icr2.set(av, Number(o.value & 0xffffffffn)) }
+    if (o._tag === 'KvmApic' && o.rw === 'write' && o.reg === 'APIC_ICR2' && ov !== undefined) this.icr2.set(ov, Number(o.value & 0xffffffffn))
 
     // Run loop (kvm_amd only: svm.c): one kvm_entry per VMRUN, one kvm_exit after it.
     if (fo.vendor === 'kvm_amd') {
@@ -767,7 +767,7 @@ export class Validator {
           // backs it, so mmu.c kvm_mmu_page_fault returns RET_PF_EMULATE and the emulator's store goes
           // through x86.c write_mmio, which traces kvm_mmio before the device handles it.
           const g = o.info2
-          if (o.reason === 'npf' && g !== undefined && o.info1 !== undefined && (o.info1 & 2n) !== 0n && ((g >= 0xfec00000n && g < 0xfec00020n) || (g >= 0xfee00000n && g < 0xfee01000n)))
+          if (o.reason === 'npf' && g !== undefined && o.info1 !== undefined && (o.info1 & 2n) !== 0n && (inIoapicWindow(g) || inApicPage(g)))
             this.mmioDue.set(k, { gpa: g, line: o.line })
           const ii = o.intrInfo
           if (ii !== undefined && (ii & 0x80000000) !== 0 && ((ii >>> 8) & 7) === 0) this.injPending.set(k, { vec: ii & 0xff, line: o.line, fromExit: true, why: `the kvm_exit on line ${o.line} reports its delivery interrupted (intr_info 0x${(ii >>> 0).toString(16)})` })
@@ -923,7 +923,7 @@ export class Validator {
       case 'KvmMmio':
         // ioapic.c ioapic_write_indirect services a level pin whose line is high when the write leaves it
         // unmasked with remote IRR clear: its accept follows the guest's IOAPIC window write.
-        if (o.type === 'write' && o.gpa >= 0xfec00000n && o.gpa < 0xfec00100n) this.acceptCause.set(k, { kind: 'eoi', what: 'IOAPIC entry write (ioapic_write_indirect services a pending level pin)', line: o.line, n: 0, max: Infinity, min: 0 })
+        if (o.type === 'write' && inIoapicWindow(o.gpa)) this.acceptCause.set(k, { kind: 'eoi', what: 'IOAPIC entry write (ioapic_write_indirect services a pending level pin)', line: o.line, n: 0, max: Infinity, min: 0 })
         return
       case 'KvmIoapicDelayedEoiInj':
         this.acceptCause.set(k, { kind: 'eoi', what: 'delayed IOAPIC EOI injection', line: o.line, n: 0, vec: o.vec, max: Infinity, min: 0 })
@@ -1052,7 +1052,6 @@ export class Validator {
 
   /** Per GSI: the chips and pins its kvm_set_irq traces, learned from the first complete one. */
   private routes = new Map<number, string[]>()
-  private setIrqchipSeen = false
   /** Per thread: the kvm_set_irq whose fan-out is being traced. */
   private fanning = new Map<string, { gsi: number; line: number; items: { what: string; o: Observation }[] }>()
 
@@ -1061,15 +1060,14 @@ export class Validator {
     if (o._tag === 'SysEnterIoctl' && o.name === 'KVM_SET_GSI_ROUTING') this.routes.clear() // learned again from here
     const k = threadKey(o)
     const cur = this.fanning.get(k)
-    if (o._tag === 'SysEnterIoctl' && o.name === 'KVM_SET_IRQCHIP') this.setIrqchipSeen = true
     if (o._tag === 'KvmPicSetIrq' || o._tag === 'KvmIoapicSetIrq' || o._tag === 'KvmMsiSetIrq') {
       if (!cur) {
         // irq_comm.c kvm_set_pic_irq and kvm_set_ioapic_irq run only as routing entries of kvm_set_irq, which
         // traces first on the same thread (KVM_IRQ_LINE, irqfd_inject, the PIT, the resampler); the one other
         // caller of ioapic_set_irq is KVM_SET_IRQCHIP's kvm_ioapic_inject_all. (kvm_msi_set_irq also has
         // KVM_SIGNAL_MSI and the irqfd atomic path.) Known in a fully observed capture, where tracing starts
-        // before any interrupt is raised.
-        if (o._tag !== 'KvmMsiSetIrq' && this.opts.fullyObserved?.irqchip === 'in-kernel' && !this.setIrqchipSeen) {
+        // before any interrupt is raised, for as long as the IOAPIC is known from reset (ioapicRegs).
+        if (o._tag !== 'KvmMsiSetIrq' && this.opts.fullyObserved?.irqchip === 'in-kernel' && this.ioapicRegs !== undefined) {
           this.checked('set-irq-fans-out-as-routed')
           this.fail(o, 'set-irq-fans-out-as-routed', 'a kvm_set_irq just before it on this thread (an irqchip set is one routing entry of kvm_set_irq, traced first)', o.event)
         }
@@ -1427,6 +1425,10 @@ const HARMLESS_UNKNOWN = new Set([
 ])
 
 /** The thread an event was traced on: its pid, else its CPU, else one stream (an excerpt with the columns stripped). */
+/** ioapic.c ioapic_in_range: IOAPIC_DEFAULT_BASE_ADDRESS, IOAPIC_MEM_LENGTH (0x100). */
+const inIoapicWindow = (gpa: bigint): boolean => gpa >= 0xfec00000n && gpa < 0xfec00100n
+/** The xAPIC page at APIC_DEFAULT_PHYS_BASE (lapic.c apic_mmio_in_range; the base is not moved while the rules that use this are on). */
+const inApicPage = (gpa: bigint): boolean => gpa >= 0xfee00000n && gpa < 0xfee01000n
 const threadKey = (o: Observation): string => (o.pid !== undefined ? `p${o.pid}` : o.cpu !== undefined ? `c${o.cpu}` : 'all')
 
 /** The vCPU an observation ran on, from the task column (`CPU 1/KVM`); undefined if not printed. */
